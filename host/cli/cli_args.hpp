@@ -1,0 +1,63 @@
+// Command-line grammar of kstep, parsed into plain option structs.
+//
+//   kstep [-v|--verbose] run [options]
+//   kstep kernel fetch [--suite SUITE]...
+//   kstep kernel list
+//   kstep version | help
+//
+// Parsing is pure: a bad command line is an Error that names the argument,
+// which main() turns into the usage-error outcome.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace kstep::host {
+
+enum class AccelChoice { kAuto, kKvm, kTcg };
+
+struct RunOptions {
+  std::optional<std::string> kernel;  // cached release or image path
+  std::optional<std::filesystem::path> kernel_config;
+  std::optional<std::filesystem::path> agent;  // replaces kstep-init as /init
+  unsigned smp = 2;
+  unsigned memory_mib = 512;
+  std::string append;                // extra kernel command line
+  std::chrono::seconds timeout{30};  // inactivity timeout
+  AccelChoice accel = AccelChoice::kAuto;
+  bool bisect = false;
+  bool console = false;  // echo the guest console
+  std::optional<std::filesystem::path> run_dir;
+};
+
+struct KernelFetchOptions {
+  std::vector<std::string> suites;  // empty: the default order
+};
+
+struct KernelListOptions {};
+struct VersionOptions {};
+struct HelpOptions {};
+
+using CliCommand =
+    std::variant<RunOptions, KernelFetchOptions, KernelListOptions, VersionOptions, HelpOptions>;
+
+struct CliArgs {
+  bool verbose = false;
+  CliCommand command;
+};
+
+// `args` excludes argv[0].
+[[nodiscard]] Result<CliArgs> parse_cli(const std::vector<std::string>& args);
+
+// Was --bisect given anywhere? Usage errors need this before a parse succeeds.
+[[nodiscard]] bool mentions_bisect(const std::vector<std::string>& args);
+
+[[nodiscard]] std::string usage_text();
+
+}  // namespace kstep::host

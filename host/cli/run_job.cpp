@@ -1,0 +1,172 @@
+#include "host/cli/run_job.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <google/protobuf/text_format.h>
+#include <spdlog/spdlog.h>
+
+#include "host/cli/run_kernel.hpp"
+#include "host/initramfs/initramfs_cache.hpp"
+#include "host/session/guest_session.hpp"
+#include "host/session/run_directory.hpp"
+#include "host/vm/private_dir.hpp"
+#include "host/vm/qemu_argv.hpp"
+
+namespace kstep::host {
+namespace {
+
+using std::chrono::duration;
+
+std::string seconds(std::chrono::microseconds us) {
+  return fmt::format("{:.2f} s", duration<double>(us).count());
+}
+
+std::string micros(const std::optional<std::chrono::microseconds>& us) {
+  return us ? std::to_string(us->count()) : "";
+}
+
+Accelerator choose_accelerator(AccelChoice choice) {
+  switch (choice) {
+    case AccelChoice::kKvm: return Accelerator::Kvm;
+    case AccelChoice::kTcg: return Accelerator::Tcg;
+    case AccelChoice::kAuto: break;
+  }
+  return detect_accelerator();
+}
+
+void write_result(const std::filesystem::path& run_dir, const SessionResult& session, const RunKernel& kernel,
+                  Accelerator accelerator) {
+  if (session.hello) {
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(*session.hello, &text);
+    std::ofstream(run_dir / "hello.txt") << text;
+  }
+  const auto& verdict = session.classification;
+  auto written = write_key_values(run_dir / "result.txt",
+                                  {{"outcome", std::string{to_string(verdict.outcome)}},
+                                   {"exit_code", std::to_string(exit_code(verdict.outcome))},
+                                   {"reason", verdict.reason},
+                                   {"kernel", kernel.image.string()},
+                                   {"kernel_release", kernel.release},
+                                   {"accelerator", std::string{to_string(accelerator)}},
+                                   {"qemu_exit", session.qemu_exit},
+                                   {"qemu_start_to_first_console_us", micros(session.first_console_after)},
+                                   {"qemu_start_to_hello_us", micros(session.hello_after)},
+                                   {"qemu_start_to_exit_us", std::to_string(session.total.count())}});
+  if (!written) {
+    spdlog::warn("{}", written.error().message);
+  }
+}
+
+void print_summary(const SessionResult& session, const std::filesystem::path& run_dir) {
+  const auto& verdict = session.classification;
+  if (verdict.outcome != Outcome::kPass && !session.console_tail.empty()) {
+    fmt::print("--- last lines of the console ---\n");
+    for (const auto& line : session.console_tail) {
+      fmt::print("{}\n", line);
+    }
+    fmt::print("---\n");
+  }
+  fmt::print("outcome: {} ({})\n", to_string(verdict.outcome), verdict.reason);
+  if (session.hello_after) {
+    fmt::print("timing: Hello {} after QEMU start, total {}\n", seconds(*session.hello_after),
+               seconds(session.total));
+  } else {
+    fmt::print("timing: total {}\n", seconds(session.total));
+  }
+  fmt::print("logs: {}\n", run_dir.string());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+Outcome run_job(const RunOptions& options, const HostContext& context) {
+  auto fail_setup = [](Outcome outcome, const std::string& message) {
+    spdlog::error("{}", message);
+    fmt::print("outcome: {} ({})\n", to_string(outcome), message);
+    return outcome;
+  };
+
+  auto kernel = prepare_run_kernel(options, context);
+  if (!kernel) {
+    return fail_setup(kernel.error().outcome, kernel.error().message);
+  }
+
+  std::filesystem::path agent_path;
+  if (options.agent) {
+    agent_path = *options.agent;
+  } else {
+    auto found = find_agent(context.self_dir);
+    if (!found) {
+      return fail_setup(Outcome::kInfrastructureError, found.error().message);
+    }
+    agent_path = *found;
+  }
+
+  InitramfsSpec image_spec;
+  image_spec.entries.push_back(InitramfsEntry{agent_path, "init", 0755});
+  image_spec.compression = kernel->compression;
+  auto image = build_initramfs(image_spec, context.cache_dir);
+  if (!image) {
+    // A missing or unreadable --agent is the user's to fix.
+    return fail_setup(options.agent ? Outcome::kUsageError : Outcome::kInfrastructureError,
+                      image.error().message);
+  }
+  spdlog::info("initramfs {} ({})", image->path.string(), image->cache_hit ? "cached" : "built");
+
+  auto run_dir = create_run_directory(options.run_dir, context.runs_root, std::chrono::system_clock::now(),
+                                      static_cast<int>(::getpid()));
+  if (!run_dir) {
+    return fail_setup(Outcome::kInfrastructureError, run_dir.error().message);
+  }
+  auto private_dir = PrivateDir::create(context.temp_dir, "kstep-vm-");
+  if (!private_dir) {
+    return fail_setup(Outcome::kInfrastructureError, private_dir.error().message);
+  }
+  auto qemu = find_qemu(context.path_env.c_str());
+  if (!qemu) {
+    return fail_setup(Outcome::kInfrastructureError, qemu.error().message);
+  }
+
+  VmSpec vm;
+  vm.qemu = *qemu;
+  vm.accelerator = choose_accelerator(options.accel);
+  vm.kernel = kernel->image;
+  vm.kernel_format = kernel->format;
+  if (kernel->format == KernelFormat::Vmlinux) {
+    vm.firmware = find_qboot();
+  }
+  vm.initrd = image->path;
+  vm.smp = options.smp;
+  vm.memory_mib = options.memory_mib;
+  vm.append = options.append;
+  vm.control_socket = private_dir->path() / "control.sock";
+  auto argv = build_qemu_argv(vm);
+  if (!argv) {
+    return fail_setup(Outcome::kUsageError, argv.error().message);
+  }
+  spdlog::info("booting {} ({}, {}, {} vCPUs, {} MiB)",
+               kernel->release.empty() ? vm.kernel.string() : kernel->release, to_string(vm.kernel_format),
+               to_string(vm.accelerator), vm.smp, vm.memory_mib);
+  spdlog::debug("qemu: {}", fmt::join(*argv, " "));
+
+  SessionLaunch launch{*argv, vm.control_socket, *run_dir};
+  SessionOptions session_options;
+  session_options.inactivity_timeout = options.timeout;
+  session_options.echo_console = options.console;
+  HandshakeDriver driver;
+  auto session = run_guest_session(launch, session_options, driver);
+  if (!session) {
+    return fail_setup(Outcome::kInfrastructureError,
+                      fmt::format("{} (logs: {})", session.error().message, run_dir->string()));
+  }
+  write_result(*run_dir, *session, *kernel, vm.accelerator);
+  print_summary(*session, *run_dir);
+  return session->classification.outcome;
+}
+
+}  // namespace kstep::host
