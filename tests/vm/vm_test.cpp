@@ -1,0 +1,125 @@
+// VM tests: the real kstep binary boots the real (cached) sched_ext kernel
+// under QEMU. Each test checks an outcome class end to end, and that no QEMU
+// outlives kstep.
+#include <stdlib.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tests/vm/kstep_process.hpp"
+
+namespace kstep::vmtest {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Vm : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "kstep-vm-test-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    run_dir_ = pattern;
+  }
+  void TearDown() override {
+    if (!HasFailure()) {
+      std::filesystem::remove_all(run_dir_);
+    } else {
+      std::cerr << "run directory kept: " << run_dir_ << "\n";
+    }
+  }
+
+  KstepRun run(std::vector<std::string> extra,
+               std::optional<std::chrono::milliseconds> interrupt = std::nullopt) {
+    std::vector<std::string> args{"run", "--run-dir", run_dir_.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto result = run_kstep(args, interrupt);
+    EXPECT_TRUE(result.leftover_processes.empty())
+        << "kstep left " << result.leftover_processes.size() << " process(es) behind";
+    return result;
+  }
+
+  static std::string agent(const char* name) { return std::string{KSTEP_AGENT_DIR} + "/" + name; }
+
+  std::string file(const char* name) const {
+    std::ifstream in(run_dir_ / name);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  std::filesystem::path run_dir_;
+};
+
+TEST_F(Vm, BootsSaysHelloAndShutsDownCleanly) {
+  const auto result = run({});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("guest: Linux "), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("2 CPUs"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("sched_ext disabled"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("pass"), std::string::npos) << result.output;
+  EXPECT_NE(file("console.log").find("Linux version"), std::string::npos);
+}
+
+TEST_F(Vm, TopologyOptionsReachTheGuest) {
+  const auto result = run({"--smp", "3", "--memory", "384M"});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("3 CPUs"), std::string::npos) << result.output;
+}
+
+TEST_F(Vm, GarbageOnThePortIsAProtocolError) {
+  const auto result = run({"--agent", agent("agent-garbage")});
+  EXPECT_EQ(result.exit_code, 6) << result.output;
+  EXPECT_NE(result.output.find("bad magic at byte offset 0"), std::string::npos) << result.output;
+}
+
+TEST_F(Vm, OldProtocolIsReportedAtHello) {
+  const auto result = run({"--agent", agent("agent-old-protocol")});
+  EXPECT_EQ(result.exit_code, 6) << result.output;
+  EXPECT_NE(result.output.find("protocol version mismatch"), std::string::npos) << result.output;
+}
+
+TEST_F(Vm, PanickingGuestIsAKernelPanic) {
+  const auto result = run({"--agent", agent("agent-panic")});
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("Kernel panic - not syncing"), std::string::npos) << result.output;
+  EXPECT_NE(file("console.log").find("Kernel panic - not syncing"), std::string::npos);
+}
+
+TEST_F(Vm, HungGuestIsKilledAtTheTimeout) {
+  const auto result = run({"--agent", agent("agent-hang"), "--timeout", "4"});
+  EXPECT_EQ(result.exit_code, 3) << result.output;
+  EXPECT_NE(result.output.find("guest-hang"), std::string::npos) << result.output;
+}
+
+TEST_F(Vm, BisectMapsOutcomesToGitBisectCodes) {
+  EXPECT_EQ(run({"--bisect"}).exit_code, 0);
+  EXPECT_EQ(run({"--bisect", "--agent", agent("agent-panic")}).exit_code, 1);
+  EXPECT_EQ(run({"--bisect", "--agent", agent("agent-garbage")}).exit_code, 125);
+}
+
+TEST_F(Vm, CtrlCStopsTheVmAndLeavesNothingBehind) {
+  const auto result = run({"--agent", agent("agent-hang"), "--timeout", "60"}, 4000ms);
+  EXPECT_EQ(result.exit_code, 130) << result.output;
+  EXPECT_NE(result.output.find("interrupted"), std::string::npos) << result.output;
+}
+
+TEST_F(Vm, MissingKernelIsAUsageError) {
+  const auto result = run({"--kernel", "/nonexistent/bzImage"});
+  EXPECT_EQ(result.exit_code, 64) << result.output;
+  EXPECT_NE(result.output.find("/nonexistent/bzImage"), std::string::npos) << result.output;
+}
+
+TEST_F(Vm, KernelMissingRequiredOptionsIsRefusedNamingThem) {
+  const auto config = run_dir_ / "bad.config";
+  std::ofstream(config) << "CONFIG_VIRTIO_PCI=y\n# CONFIG_VIRTIO_CONSOLE is not set\nCONFIG_DEVTMPFS=m\n";
+  const auto result = run({"--kernel-config", config.string()});
+  EXPECT_EQ(result.exit_code, 64) << result.output;
+  EXPECT_NE(result.output.find("VIRTIO_CONSOLE"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("DEVTMPFS"), std::string::npos) << result.output;
+}
+
+}  // namespace
+}  // namespace kstep::vmtest
