@@ -229,7 +229,7 @@ Result<std::vector<std::byte>> read_file_head(const std::filesystem::path& path,
   const auto file_size = std::filesystem::file_size(path, ec);
   std::vector<std::byte> head(ec ? std::min<std::size_t>(limit, 64 * 1024)
                                  : std::min<std::size_t>(limit, file_size));
-  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(limit));
+  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
   if (in.bad()) {
     return fail("error reading {}", path.string());
   }

@@ -81,7 +81,7 @@ Result<void> validate(const VmSpec& spec) {
 std::string kernel_cmdline(const VmSpec& spec) {
   std::string cmdline = "console=ttyS0 panic=-1";
   if (spec.quiet) {
-    cmdline += " quiet";
+    cmdline += " loglevel=5";
   }
   if (!spec.append.empty()) {
     cmdline += ' ';

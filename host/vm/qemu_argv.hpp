@@ -49,7 +49,11 @@ struct VmSpec {
   std::filesystem::path initrd;
   unsigned smp = 2;                      // vCPUs, >= 1
   unsigned memory_mib = 512;             // guest RAM in MiB, >= kMinMemoryMib
-  bool quiet = true;                     // `quiet` on the kernel command line
+  // Only warnings and worse on the serial console (loglevel=5): the boot
+  // chatter costs serial-port exits under TCG, while every line the console
+  // scanner looks for (panic, Oops, BUG, WARNING, lockups, RCU stalls) is
+  // printed at warning level or above.
+  bool quiet = true;
   std::string append;                    // the user's --append, verbatim, last
   std::filesystem::path control_socket;  // the host listens here before QEMU starts
   // CPU/NUMA topology (-smp sockets=..., -numa) is not modelled yet.
@@ -62,8 +66,8 @@ inline constexpr std::string_view kControlChardevId = "kstepctl";
 // Checks the spec and says which field is wrong.
 [[nodiscard]] Result<void> validate(const VmSpec& spec);
 
-// The kernel command line: `console=ttyS0 panic=-1`, then `quiet` unless
-// disabled, then the user's append string (so the user's options win where
+// The kernel command line: `console=ttyS0 panic=-1`, then `loglevel=5`
+// unless disabled, then the user's append string (so the user's options win where
 // the kernel takes the last occurrence).
 [[nodiscard]] std::string kernel_cmdline(const VmSpec& spec);
 

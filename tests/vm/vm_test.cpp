@@ -60,6 +60,15 @@ TEST_F(Vm, BootsSaysHelloAndShutsDownCleanly) {
   EXPECT_NE(result.output.find("2 CPUs"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("sched_ext disabled"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("pass"), std::string::npos) << result.output;
+  // Warnings and worse reach the console by default, the boot chatter not.
+  const auto console = file("console.log");
+  EXPECT_NE(console.find("reboot: Power down"), std::string::npos) << console;
+  EXPECT_EQ(console.find("Linux version"), std::string::npos) << console;
+}
+
+TEST_F(Vm, AppendReachesTheKernelCommandLine) {
+  const auto result = run({"--append", "loglevel=8"});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(file("console.log").find("Linux version"), std::string::npos);
 }
 

@@ -51,7 +51,7 @@ TEST(VmQemuArgv, TcgVmlinuxWithQbootIsTheMeasuredFastPath) {
       argv_of(base_spec()),
       ElementsAre("/usr/bin/qemu-system-x86_64", "-accel", "tcg,thread=single", "-M", "pc", "-bios",
                   "/usr/share/qemu/qboot.rom", "-kernel", "/k/vmlinux", "-initrd", "/c/initramfs.cpio.zst",
-                  "-append", "console=ttyS0 panic=-1 quiet", "-smp", "2", "-m", "512M", "-nodefaults",
+                  "-append", "console=ttyS0 panic=-1 loglevel=5", "-smp", "2", "-m", "512M", "-nodefaults",
                   "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot", "-chardev",
                   "socket,id=kstepctl,path=/tmp/kstep-abc/control.sock", "-device", "virtio-serial-pci",
                   "-device", "virtserialport,chardev=kstepctl,name=org.kstep.control"));
@@ -97,7 +97,7 @@ TEST(VmQemuArgv, AlwaysStopsOnPanicInsteadOfRebooting) {
 TEST(VmQemuArgv, UserAppendComesLastAfterQuiet) {
   auto spec = base_spec();
   spec.append = "loglevel=7 sched_ext.slice_bypass_us=100";
-  EXPECT_EQ(kernel_cmdline(spec), "console=ttyS0 panic=-1 quiet loglevel=7 sched_ext.slice_bypass_us=100");
+  EXPECT_EQ(kernel_cmdline(spec), "console=ttyS0 panic=-1 loglevel=5 loglevel=7 sched_ext.slice_bypass_us=100");
   spec.quiet = false;
   EXPECT_EQ(kernel_cmdline(spec), "console=ttyS0 panic=-1 loglevel=7 sched_ext.slice_bypass_us=100");
   spec.append.clear();
