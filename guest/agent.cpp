@@ -133,6 +133,8 @@ std::optional<AgentStop> Agent::on_port_ready(short revents) {
           }
           return stop(StopReason::kShutdown, reason);
         }
+        case wire::HostMessage::kRunScenario:
+          return stop(StopReason::kProtocolError, "this agent cannot run scenarios yet");
         case wire::HostMessage::BODY_NOT_SET: break;  // MessageDecoder rejects it before here
       }
     }
