@@ -47,8 +47,8 @@ struct VmSpec {
   // by the argv.
   std::optional<std::filesystem::path> firmware;
   std::filesystem::path initrd;
-  unsigned smp = 2;                      // vCPUs, >= 1
-  unsigned memory_mib = 512;             // guest RAM in MiB, >= kMinMemoryMib
+  unsigned smp = 2;           // vCPUs, >= 1
+  unsigned memory_mib = 512;  // guest RAM in MiB, >= kMinMemoryMib
   // Only warnings and worse on the serial console (loglevel=5): the boot
   // chatter costs serial-port exits under TCG, while every line the console
   // scanner looks for (panic, Oops, BUG, WARNING, lockups, RCU stalls) is

@@ -97,7 +97,8 @@ TEST(VmQemuArgv, AlwaysStopsOnPanicInsteadOfRebooting) {
 TEST(VmQemuArgv, UserAppendComesLastAfterQuiet) {
   auto spec = base_spec();
   spec.append = "loglevel=7 sched_ext.slice_bypass_us=100";
-  EXPECT_EQ(kernel_cmdline(spec), "console=ttyS0 panic=-1 loglevel=5 loglevel=7 sched_ext.slice_bypass_us=100");
+  EXPECT_EQ(kernel_cmdline(spec),
+            "console=ttyS0 panic=-1 loglevel=5 loglevel=7 sched_ext.slice_bypass_us=100");
   spec.quiet = false;
   EXPECT_EQ(kernel_cmdline(spec), "console=ttyS0 panic=-1 loglevel=7 sched_ext.slice_bypass_us=100");
   spec.append.clear();
