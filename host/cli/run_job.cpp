@@ -35,7 +35,9 @@ Accelerator choose_accelerator(AccelChoice choice) {
     case AccelChoice::kTcg: return Accelerator::Tcg;
     case AccelChoice::kAuto: break;
   }
-  return detect_accelerator();
+  auto decision = detect_accelerator();
+  spdlog::info("accelerator {}: {}", to_string(decision.accelerator), decision.reason);
+  return decision.accelerator;
 }
 
 void write_result(const std::filesystem::path& run_dir, const SessionResult& session, const RunKernel& kernel,

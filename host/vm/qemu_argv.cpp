@@ -121,18 +121,28 @@ std::optional<std::filesystem::path> firmware_for(KernelFormat format,
   return format == KernelFormat::Vmlinux ? qboot : std::nullopt;
 }
 
-Accelerator detect_accelerator(const std::filesystem::path& dev_kvm) {
+AcceleratorDecision detect_accelerator(const std::filesystem::path& dev_kvm,
+                                       const std::filesystem::path& sys_module) {
   const UniqueFd fd{::open(dev_kvm.c_str(), O_RDWR | O_CLOEXEC)};
   if (!fd) {
-    return Accelerator::Tcg;
+    return {Accelerator::Tcg, fmt::format("{} does not open read-write", dev_kvm.string())};
   }
   // Anything that is not the KVM device (a regular file, another character
   // device) fails this ioctl; KVM answers with its stable API version.
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg)
   if (::ioctl(fd.get(), KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
-    return Accelerator::Tcg;
+    return {Accelerator::Tcg, fmt::format("{} is not a KVM device", dev_kvm.string())};
   }
-  return Accelerator::Kvm;
+  for (const char* vendor : {"kvm_intel", "kvm_amd"}) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(sys_module / vendor, ec)) {
+      return {Accelerator::Kvm, fmt::format("{} is usable ({})", dev_kvm.string(), vendor)};
+    }
+  }
+  return {Accelerator::Tcg,
+          fmt::format(
+              "{} is not backed by kvm_intel or kvm_amd (e.g. kvm_pvm), which stock kernels cannot run on",
+              dev_kvm.string())};
 }
 
 std::optional<std::filesystem::path> find_qboot(std::span<const std::string_view> candidates) {

@@ -79,8 +79,20 @@ inline constexpr std::string_view kControlChardevId = "kstepctl";
 [[nodiscard]] std::optional<std::filesystem::path> firmware_for(
     KernelFormat format, const std::optional<std::filesystem::path>& qboot);
 
-// Kvm if `dev_kvm` opens read-write and answers KVM_GET_API_VERSION, else Tcg.
-[[nodiscard]] Accelerator detect_accelerator(const std::filesystem::path& dev_kvm = "/dev/kvm");
+// What auto-detection chose, and why (logged, so a user who expected KVM
+// learns what was missing).
+struct AcceleratorDecision {
+  Accelerator accelerator = Accelerator::Tcg;
+  std::string reason;
+};
+
+// Kvm when `dev_kvm` opens read-write, answers KVM_GET_API_VERSION, and the
+// host's KVM is backed by hardware virtualization (the kvm_intel or kvm_amd
+// module under `sys_module`); Tcg otherwise. The module check matters:
+// sandboxes expose /dev/kvm backed by kvm_pvm, which runs only PVM-built
+// guest kernels, and a stock kernel dies there with "KVM internal error".
+[[nodiscard]] AcceleratorDecision detect_accelerator(const std::filesystem::path& dev_kvm = "/dev/kvm",
+                                                     const std::filesystem::path& sys_module = "/sys/module");
 
 // Where Debian puts qboot: qemu-system-data's copy, then the qboot package's.
 inline constexpr std::string_view kQbootCandidates[] = {"/usr/share/qemu/qboot.rom",

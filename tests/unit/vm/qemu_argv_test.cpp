@@ -176,10 +176,30 @@ TEST(VmAccelerator, NonKvmFilesMeanTcg) {
   ASSERT_TRUE(dir.ok());
   const auto fake = dir->path() / "kvm";
   testing::write_file(fake, "not a kvm device");
-  EXPECT_EQ(detect_accelerator(fake), Accelerator::Tcg);
-  EXPECT_EQ(detect_accelerator(dir->path() / "missing"), Accelerator::Tcg);
+  EXPECT_EQ(detect_accelerator(fake).accelerator, Accelerator::Tcg);
+  EXPECT_EQ(detect_accelerator(dir->path() / "missing").accelerator, Accelerator::Tcg);
   // A character device that opens read-write but does not speak KVM.
-  EXPECT_EQ(detect_accelerator("/dev/null"), Accelerator::Tcg);
+  EXPECT_EQ(detect_accelerator("/dev/null").accelerator, Accelerator::Tcg);
+}
+
+TEST(VmDetectAccelerator, WantsAHardwareVendorModuleBehindRealKvm) {
+  std::error_code ec;
+  if (!std::filesystem::exists("/dev/kvm", ec)) {
+    GTEST_SKIP() << "no /dev/kvm on this machine";
+  }
+  auto modules = PrivateDir::create("/tmp");
+  ASSERT_TRUE(modules.ok());
+  // Only kvm_pvm (a sandbox's KVM): not usable for a stock kernel.
+  std::filesystem::create_directories(modules->path() / "kvm");
+  std::filesystem::create_directories(modules->path() / "kvm_pvm");
+  const auto pvm = detect_accelerator("/dev/kvm", modules->path());
+  if (pvm.reason.find("not open") != std::string::npos) {
+    GTEST_SKIP() << pvm.reason;
+  }
+  EXPECT_EQ(pvm.accelerator, Accelerator::Tcg);
+  EXPECT_THAT(pvm.reason, ::testing::HasSubstr("kvm_pvm"));
+  std::filesystem::create_directories(modules->path() / "kvm_amd");
+  EXPECT_EQ(detect_accelerator("/dev/kvm", modules->path()).accelerator, Accelerator::Kvm);
 }
 
 TEST(VmFindQboot, ReturnsTheFirstExistingRegularFile) {
