@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "guest/cpu_list.hpp"
+#include "common/cpu_list.hpp"
 #include "guest/text_file.hpp"
 
 namespace kstep::guest {

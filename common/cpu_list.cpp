@@ -1,28 +1,42 @@
-#include "guest/cpu_list.hpp"
+#include "common/cpu_list.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 
-#include "guest/text_file.hpp"
+#include <fmt/format.h>
 
-namespace kstep::guest {
+namespace kstep {
 namespace {
 
 // A bound on one range, so a corrupt "0-4294967295" cannot make us allocate
 // billions of entries. Linux's NR_CPUS tops out at 8192.
-constexpr std::uint64_t kMaxCpu = 65535;
+constexpr unsigned kMaxCpu = 65535;
+
+std::string_view trim_spaces(std::string_view text) noexcept {
+  constexpr std::string_view kSpace = " \t\r\n";
+  const auto first = text.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) {
+    return {};
+  }
+  return text.substr(first, text.find_last_not_of(kSpace) - first + 1);
+}
 
 Result<unsigned> parse_cpu(std::string_view text, std::string_view whole) {
-  auto value = parse_unsigned(trim(text));
-  if (!value || *value > kMaxCpu) {
+  text = trim_spaces(text);
+  unsigned value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc{} || ptr != end || value > kMaxCpu) {
     return fail("bad CPU list '{}': '{}' is not a CPU number", whole, text);
   }
-  return static_cast<unsigned>(*value);
+  return value;
 }
 
 }  // namespace
 
 Result<std::vector<unsigned>> parse_cpu_list(std::string_view text) {
-  const std::string_view whole = trim(text);
+  const std::string_view whole = trim_spaces(text);
   std::vector<unsigned> cpus;
   std::string_view rest = whole;
   while (!rest.empty()) {
@@ -55,4 +69,21 @@ Result<std::vector<unsigned>> parse_cpu_list(std::string_view text) {
   return cpus;
 }
 
-}  // namespace kstep::guest
+std::string format_cpu_list(const std::vector<unsigned>& cpus) {
+  std::string text;
+  std::size_t i = 0;
+  while (i < cpus.size()) {
+    std::size_t j = i;
+    while (j + 1 < cpus.size() && cpus[j + 1] <= cpus[j] + 1) {
+      ++j;
+    }
+    if (!text.empty()) {
+      text += ',';
+    }
+    text += cpus[i] == cpus[j] ? fmt::format("{}", cpus[i]) : fmt::format("{}-{}", cpus[i], cpus[j]);
+    i = j + 1;
+  }
+  return text;
+}
+
+}  // namespace kstep
