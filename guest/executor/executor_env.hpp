@@ -1,0 +1,27 @@
+// ExecutorEnv: everything the step executor reaches outside itself, passed
+// in so that unit tests can run it against fakes rooted in a temp dir.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+
+#include "guest/cgroup/cgroup_fs.hpp"
+#include "guest/executor/executor_ports.hpp"
+#include "kstep.pb.h"
+
+namespace kstep::guest {
+
+struct ExecutorEnv {
+  CgroupFs& cgroups;
+  WorkerLauncher& workers;
+  PayloadLauncher& payloads;
+  ExecutorClock& clock;
+  FrameSink& sink;
+  wire::Topology topology;                           // what cpusets resolve against
+  std::map<std::string, std::string> payload_paths;  // PayloadDecl.name -> path in the guest
+  // How long stopped workers get to report before they are SIGKILLed.
+  std::chrono::milliseconds worker_stop_grace{2000};
+};
+
+}  // namespace kstep::guest
