@@ -33,7 +33,8 @@ std::string_view to_string(StopReason reason) noexcept {
   return "unknown";
 }
 
-Result<Agent> Agent::create(Port& port, PowerControl& power, AgentOptions options) {
+Result<Agent> Agent::create(Port& port, PowerControl& power, AgentOptions options,
+                            ScenarioEntry scenario_entry) {
   if (options.heartbeat_interval.count() <= 0) {
     return fail("heartbeat interval must be positive, not {} ms", options.heartbeat_interval.count());
   }
@@ -45,7 +46,7 @@ Result<Agent> Agent::create(Port& port, PowerControl& power, AgentOptions option
   if (!reaper) {
     return Unexpected{std::move(reaper).error()};
   }
-  return Agent{port, power, options, std::move(timer), std::move(*reaper)};
+  return Agent{port, power, options, std::move(timer), std::move(*reaper), std::move(scenario_entry)};
 }
 
 Result<void> Agent::say_hello(const wire::Hello& hello) {
@@ -81,10 +82,12 @@ AgentStop Agent::run() {
 }
 
 std::optional<AgentStop> Agent::step() {
-  std::array<struct pollfd, 3> fds{{
+  const int scenario_fd = scenario_ ? scenario_->fd() : -1;
+  std::array<struct pollfd, 4> fds{{
       {port_->fd(), static_cast<short>(POLLIN | (port_->has_pending() ? POLLOUT : 0)), 0},
       {reaper_.fd(), POLLIN, 0},
       {timer_.get(), POLLIN, 0},
+      {scenario_fd, POLLIN, 0},  // poll ignores a negative fd
   }};
   if (::poll(fds.data(), fds.size(), -1) < 0) {
     if (errno == EINTR) {
@@ -92,10 +95,15 @@ std::optional<AgentStop> Agent::step() {
     }
     return stop(StopReason::kInternalError, fmt::format("poll: {}", std::strerror(errno)));
   }
+  if (fds[3].revents != 0) {
+    if (auto done = on_scenario_readable()) {
+      return done;
+    }
+  }
   if (fds[1].revents != 0) {
-    // Nothing is spawned yet; exits are collected only so zombies never
-    // accumulate.
-    (void)reaper_.reap();
+    if (auto done = on_children_exited()) {
+      return done;
+    }
   }
   if (fds[2].revents != 0) {
     if (auto done = on_timer()) {
@@ -134,7 +142,10 @@ std::optional<AgentStop> Agent::on_port_ready(short revents) {
           return stop(StopReason::kShutdown, reason);
         }
         case wire::HostMessage::kRunScenario:
-          return stop(StopReason::kProtocolError, "this agent cannot run scenarios yet");
+          if (auto done = on_run_scenario(host.run_scenario())) {
+            return done;
+          }
+          break;
         case wire::HostMessage::BODY_NOT_SET: break;  // MessageDecoder rejects it before here
       }
     }
@@ -162,6 +173,71 @@ std::optional<AgentStop> Agent::on_timer() {
   wire::GuestMessage message;
   message.mutable_heartbeat()->set_uptime_us(boot_time_us());
   return queue(message);
+}
+
+std::optional<AgentStop> Agent::on_run_scenario(const wire::RunScenario& run) {
+  if (!scenario_entry_) {
+    return stop(StopReason::kProtocolError, "this agent cannot run scenarios");
+  }
+  waiting_runs_.push_back(run);
+  return scenario_ ? std::nullopt : start_next_scenario();
+}
+
+std::optional<AgentStop> Agent::start_next_scenario() {
+  while (!scenario_ && !waiting_runs_.empty()) {
+    const wire::RunScenario run = std::move(waiting_runs_.front());
+    waiting_runs_.pop_front();
+    auto started = ScenarioProcess::start(run, scenario_entry_);
+    if (started) {
+      scenario_ = std::move(*started);
+      continue;
+    }
+    // The host still gets a verdict for this run.
+    if (auto done = queue_log(wire::Log::ERROR, started.error().message)) {
+      return done;
+    }
+    if (auto done = queue(ScenarioProcess::ending_for_death(0))) {
+      return done;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<AgentStop> Agent::on_scenario_readable() {
+  return relay(scenario_->read_available());
+}
+
+std::optional<AgentStop> Agent::on_children_exited() {
+  for (const ChildExit& exit : reaper_.reap()) {
+    if (!scenario_ || exit.pid != scenario_->pid()) {
+      continue;  // an orphan, or a child of a test: reaped, nothing more
+    }
+    if (auto done = relay(scenario_->drain())) {
+      return done;
+    }
+    if (!scenario_->ended()) {
+      if (auto done = queue(ScenarioProcess::ending_for_death(exit.status))) {
+        return done;
+      }
+    }
+    scenario_.reset();
+    if (auto done = start_next_scenario()) {
+      return done;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<AgentStop> Agent::relay(Result<std::vector<wire::GuestMessage>> messages) {
+  if (!messages) {
+    return stop(StopReason::kInternalError, messages.error().message);
+  }
+  for (const auto& message : *messages) {
+    if (auto done = queue(message)) {
+      return done;
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<AgentStop> Agent::queue(const wire::GuestMessage& message) {

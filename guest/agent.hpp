@@ -1,15 +1,20 @@
 // Agent: the guest side of the conversation, after the port is open.
 //
-// It says Hello, then runs one poll loop over three fds until the run ends:
-//   port     frames from the host (Shutdown), EOF when the host goes away
+// It says Hello, then runs one poll loop over its fds until the run ends:
+//   port     frames from the host (RunScenario, Shutdown), EOF when the host goes away
 //   signalfd SIGCHLD, to reap children and orphans
 //   timerfd  a Heartbeat every `heartbeat_interval`
+//   scenario the frames of the running scenario process, relayed to the host
+// A RunScenario forks a scenario process (scenario_process.hpp); one that
+// arrives while another runs waits for it.
 // Every way out of the loop ends the same way: send what there is to say
 // (a Log, a FatalError), stop all processes, power off, through the injected
 // PowerControl. run() therefore returns only in tests and outside PID 1.
 #pragma once
 
 #include <chrono>
+#include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -19,6 +24,7 @@
 #include "guest/child_reaper.hpp"
 #include "guest/port.hpp"
 #include "guest/power.hpp"
+#include "guest/scenario_process.hpp"
 #include "kstep.pb.h"
 
 namespace kstep::guest {
@@ -50,8 +56,10 @@ struct AgentStop {
 
 class Agent {
  public:
-  // `port` and `power` must outlive the agent.
-  [[nodiscard]] static Result<Agent> create(Port& port, PowerControl& power, AgentOptions options = {});
+  // `port` and `power` must outlive the agent. Without a `scenario_entry`
+  // the agent refuses RunScenario (test agents that only shake hands).
+  [[nodiscard]] static Result<Agent> create(Port& port, PowerControl& power, AgentOptions options = {},
+                                            ScenarioEntry scenario_entry = {});
 
   // Sends Hello and waits until it is written (the host may still be
   // connecting). Call once, before run().
@@ -62,17 +70,24 @@ class Agent {
   AgentStop run();
 
  private:
-  Agent(Port& port, PowerControl& power, AgentOptions options, UniqueFd timer, ChildReaper reaper) noexcept
+  Agent(Port& port, PowerControl& power, AgentOptions options, UniqueFd timer, ChildReaper reaper,
+        ScenarioEntry scenario_entry) noexcept
       : port_(&port),
         power_(&power),
         options_(options),
         timer_(std::move(timer)),
-        reaper_(std::move(reaper)) {}
+        reaper_(std::move(reaper)),
+        scenario_entry_(std::move(scenario_entry)) {}
 
   // One pass of the loop; a value means the run is over.
   std::optional<AgentStop> step();
   std::optional<AgentStop> on_port_ready(short revents);
   std::optional<AgentStop> on_timer();
+  std::optional<AgentStop> on_run_scenario(const wire::RunScenario& run);
+  std::optional<AgentStop> start_next_scenario();
+  std::optional<AgentStop> on_scenario_readable();
+  std::optional<AgentStop> on_children_exited();
+  std::optional<AgentStop> relay(Result<std::vector<wire::GuestMessage>> messages);
   std::optional<AgentStop> flush_output();
   std::optional<AgentStop> queue(const wire::GuestMessage& message);
   std::optional<AgentStop> queue_log(wire::Log::Level level, std::string text);
@@ -84,6 +99,9 @@ class Agent {
   UniqueFd timer_;
   ChildReaper reaper_;
   std::chrono::steady_clock::time_point last_write_progress_;
+  ScenarioEntry scenario_entry_;
+  std::unique_ptr<ScenarioProcess> scenario_;
+  std::deque<wire::RunScenario> waiting_runs_;
 };
 
 }  // namespace kstep::guest

@@ -12,6 +12,7 @@
 #include "guest/port.hpp"
 #include "guest/port_finder.hpp"
 #include "guest/power.hpp"
+#include "guest/scenario_child.hpp"
 #include "guest/system_info.hpp"
 
 namespace kstep::guest {
@@ -30,7 +31,11 @@ Result<AgentStop> serve(const InitOptions& options, PowerControl& power, std::op
     return Unexpected{std::move(fd).error()};
   }
   port.emplace(std::move(*fd));
-  auto agent = Agent::create(*port, power);
+  // The scenario process is a fork of this one: `options` outlives it.
+  ScenarioEntry run_scenario = [&options](const wire::RunScenario& run, int frames_fd) {
+    return run_scenario_child(run, frames_fd, options.roots);
+  };
+  auto agent = Agent::create(*port, power, AgentOptions{}, std::move(run_scenario));
   if (!agent) {
     return Unexpected{std::move(agent).error()};
   }

@@ -59,11 +59,11 @@ wire::Hello test_hello() {
 // agent thread ends even when a test fails half-way.
 class GuestAgent : public ::testing::Test {
  protected:
-  void start(AgentOptions options) {
+  void start(AgentOptions options, ScenarioEntry entry = {}) {
     auto pair = SocketPair::make();
     host_fd_ = std::move(pair.host);
     host_.emplace(host_fd_.get());
-    thread_ = std::thread{[this, options, guest = std::move(pair.guest)]() mutable {
+    thread_ = std::thread{[this, options, entry = std::move(entry), guest = std::move(pair.guest)]() mutable {
       // A host that closed its end makes write() raise SIGPIPE; PID 1 never
       // gets it, and this thread must not either. Blocked here, it stays
       // pending on this thread and dies with it.
@@ -73,7 +73,7 @@ class GuestAgent : public ::testing::Test {
       ::pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
 
       Port port{std::move(guest)};
-      auto agent = Agent::create(port, power_, options);
+      auto agent = Agent::create(port, power_, options, std::move(entry));
       if (!agent) {
         ADD_FAILURE() << agent.error().message;
         return;
@@ -247,6 +247,90 @@ TEST_F(GuestAgent, ReapsExitedChildren) {
   join();
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   EXPECT_TRUE(reaped) << "child " << child << " was left a zombie";
+}
+
+// Blocks SIGCHLD on the test thread (the agent thread inherits the mask) so
+// the agent's signalfd, not some other thread, sees scenario processes exit.
+class ChildSignalsBlocked {
+ public:
+  ChildSignalsBlocked() {
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    ::pthread_sigmask(SIG_BLOCK, &chld, &previous_);
+  }
+  ~ChildSignalsBlocked() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  ChildSignalsBlocked(const ChildSignalsBlocked&) = delete;
+  ChildSignalsBlocked& operator=(const ChildSignalsBlocked&) = delete;
+
+ private:
+  sigset_t previous_{};
+};
+
+wire::HostMessage run_scenario(const std::string& name) {
+  wire::HostMessage message;
+  message.mutable_run_scenario()->mutable_scenario()->set_name(name);
+  return message;
+}
+
+// A scenario process that reports the scenario's name back and passes.
+int echo_scenario(const wire::RunScenario& run, int fd) {
+  std::string frames;
+  wire::GuestMessage start;
+  start.mutable_scenario_start()->set_name(run.scenario().name());
+  wire::GuestMessage end;
+  end.mutable_scenario_end()->set_passed(true);
+  if (!append_frame(start, frames) || !append_frame(end, frames)) {
+    return 9;
+  }
+  return ::write(fd, frames.data(), frames.size()) == static_cast<ssize_t>(frames.size()) ? 0 : 9;
+}
+
+TEST_F(GuestAgent, RelaysTheScenarioFramesAndKeepsServing) {
+  const ChildSignalsBlocked blocked;
+  start(quiet(), echo_scenario);
+  ASSERT_TRUE(host().read_message());
+  for (const std::string name : {"first", "second"}) {
+    host().send(run_scenario(name));
+    auto started = host().read_non_heartbeat();
+    ASSERT_TRUE(started && started->has_scenario_start())
+        << (started ? started->ShortDebugString() : "nothing");
+    EXPECT_EQ(started->scenario_start().name(), name);
+    auto ended = host().read_non_heartbeat();
+    ASSERT_TRUE(ended && ended->has_scenario_end());
+    EXPECT_TRUE(ended->scenario_end().passed());
+  }
+  host().send(HostPeer::shutdown("done"));
+  join();
+  ASSERT_TRUE(stop_);
+  EXPECT_EQ(stop_->reason, StopReason::kShutdown);
+}
+
+TEST_F(GuestAgent, AScenarioProcessThatDiesStillEndsTheScenario) {
+  const ChildSignalsBlocked blocked;
+  start(quiet(), [](const wire::RunScenario&, int) { return 3; });
+  ASSERT_TRUE(host().read_message());
+  host().send(run_scenario("doomed"));
+  auto ended = host().read_non_heartbeat();
+  ASSERT_TRUE(ended && ended->has_scenario_end()) << (ended ? ended->ShortDebugString() : "nothing");
+  EXPECT_FALSE(ended->scenario_end().passed());
+  ASSERT_EQ(ended->scenario_end().details_size(), 1);
+  EXPECT_NE(ended->scenario_end().details(0).message().find("exited with status 3"), std::string::npos)
+      << ended->scenario_end().details(0).message();
+  host().send(HostPeer::shutdown("done"));
+  join();
+}
+
+TEST_F(GuestAgent, WithoutAScenarioEntryRunScenarioIsRefused) {
+  start(quiet());
+  ASSERT_TRUE(host().read_message());
+  host().send(run_scenario("nowhere"));
+  auto fatal = host().read_non_heartbeat();
+  ASSERT_TRUE(fatal && fatal->has_fatal());
+  EXPECT_NE(fatal->fatal().message().find("cannot run scenarios"), std::string::npos);
+  join();
+  ASSERT_TRUE(stop_);
+  EXPECT_EQ(stop_->reason, StopReason::kProtocolError);
 }
 
 }  // namespace

@@ -1,0 +1,115 @@
+#include "guest/scenario_child.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "common/frame_codec.hpp"
+#include "guest/cgroup/cgroup_fs.hpp"
+#include "guest/cgroup/cgroup_knobs.hpp"
+#include "guest/executor/step_executor.hpp"
+#include "guest/payloads/fork_payload_launcher.hpp"
+#include "guest/topology.hpp"
+#include "guest/workers/fork_worker_launcher.hpp"
+
+namespace kstep::guest {
+namespace {
+
+// Frames to the agent over the socketpair. Blocking writes: if the agent
+// (and behind it the host) is slow, the executor waits rather than drops.
+class SocketFrameSink final : public FrameSink {
+ public:
+  explicit SocketFrameSink(int fd) noexcept : fd_(fd) {}
+
+  void send(const wire::GuestMessage& message) override {
+    std::string frame;
+    if (!append_frame(message, frame)) {
+      return;  // over the frame cap: only a runaway payload output chunk could be
+    }
+    const std::lock_guard lock{mutex_};
+    std::size_t sent = 0;
+    while (sent < frame.size()) {
+      const ssize_t n = ::write(fd_, frame.data() + sent, frame.size() - sent);
+      if (n < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        return;  // the agent is gone; the executor finishes regardless
+      }
+      sent += static_cast<std::size_t>(n);
+    }
+  }
+
+ private:
+  int fd_;
+  std::mutex mutex_;
+};
+
+class SteadyClock final : public ExecutorClock {
+ public:
+  [[nodiscard]] TimePoint now() const override { return std::chrono::steady_clock::now(); }
+  void sleep_until(TimePoint deadline) override { std::this_thread::sleep_until(deadline); }
+};
+
+void send_log(FrameSink& sink, wire::Log::Level level, std::string text) {
+  wire::GuestMessage message;
+  message.mutable_log()->set_level(level);
+  message.mutable_log()->set_text(std::move(text));
+  sink.send(message);
+}
+
+int cannot_run(FrameSink& sink, const std::string& why) {
+  send_log(sink, wire::Log::ERROR, why);
+  wire::GuestMessage message;
+  auto* end = message.mutable_scenario_end();
+  end->set_passed(false);
+  auto* detail = end->add_details();
+  detail->set_kind(wire::Detail::STEP_FAILED);
+  detail->set_message(why);
+  sink.send(message);
+  return 2;
+}
+
+// A fresh kstep directory under the cgroup2 mount, with the scenario's
+// controllers enabled on the way down to it.
+Result<void> prepare_cgroup_root(const SystemRoots& roots, const std::set<std::string>& controllers) {
+  CgroupFs mount{roots.cgroup};
+  if (mount.exists(kScenarioCgroupRoot)) {
+    // Left over from an earlier run in this boot; it is empty once that
+    // run's teardown completed.
+    KSTEP_TRY(mount.remove(kScenarioCgroupRoot));
+  }
+  KSTEP_TRY(mount.enable_controllers("", controllers));
+  return mount.create(kScenarioCgroupRoot);
+}
+
+}  // namespace
+
+int run_scenario_child(const wire::RunScenario& run, int frames_fd, const SystemRoots& roots) {
+  SocketFrameSink sink{frames_fd};
+  auto topology = read_topology(roots.sys);
+  if (!topology) {
+    return cannot_run(sink, topology.error().context("reading the CPU topology").message);
+  }
+  const auto controllers = controllers_needed(run.scenario());
+  if (auto prepared = prepare_cgroup_root(roots, controllers); !prepared) {
+    return cannot_run(sink, prepared.error().context("preparing the scenario cgroup root").message);
+  }
+  CgroupFs cgroups{roots.cgroup / std::string{kScenarioCgroupRoot}};
+  auto place = [&cgroups](pid_t pid, const std::string& cgroup) { return cgroups.move(pid, cgroup); };
+  ForkWorkerLauncher workers{place};
+  ForkPayloadLauncher payloads{place, sink};
+  SteadyClock clock;
+  ExecutorEnv env{cgroups, workers, payloads, clock, sink, *topology, {}, std::chrono::milliseconds{2000}};
+  for (const auto& [name, path] : run.payload_paths()) {
+    env.payload_paths.emplace(name, path);
+  }
+  StepExecutor executor{std::move(env)};
+  const wire::ScenarioEnd end = executor.run(run.scenario());
+  return end.passed() ? 0 : 1;
+}
+
+}  // namespace kstep::guest
