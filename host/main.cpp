@@ -15,6 +15,7 @@
 #include "host/cli/host_context.hpp"
 #include "host/cli/kernel_commands.hpp"
 #include "host/cli/run_job.hpp"
+#include "host/scenario/scenario_source.hpp"
 #include "host/session/outcome.hpp"
 
 namespace {
@@ -32,6 +33,10 @@ Outcome dispatch(const kstep::host::CliArgs& cli) {
   using namespace kstep::host;
   if (std::holds_alternative<HelpOptions>(cli.command)) {
     fmt::print("{}", usage_text());
+    return Outcome::kPass;
+  }
+  if (std::holds_alternative<ScenariosOptions>(cli.command)) {
+    fmt::print("{}", describe_canned_list());
     return Outcome::kPass;
   }
   if (std::holds_alternative<VersionOptions>(cli.command)) {

@@ -59,6 +59,7 @@ Result<unsigned> parse_memory(const std::string& option, std::string text) {
 
 Result<RunOptions> parse_run(ArgCursor& cursor) {
   RunOptions run;
+  bool smp_given = false;
   while (!cursor.done()) {
     const std::string arg = cursor.take();
     auto value = [&]() { return cursor.value_for(arg); };
@@ -80,6 +81,17 @@ Result<RunOptions> parse_run(ArgCursor& cursor) {
       auto n = parse_unsigned(arg, *v, 1, 256);
       KSTEP_TRY(n);
       run.smp = *n;
+      smp_given = true;
+    } else if (arg == "--topology") {
+      auto v = value();
+      KSTEP_TRY(v);
+      auto topology = parse_vm_topology(*v);
+      KSTEP_TRY(topology);
+      run.topology = *topology;
+    } else if (arg == "--scenario") {
+      auto v = value();
+      KSTEP_TRY(v);
+      run.scenario = *v;
     } else if (arg == "--memory") {
       auto v = value();
       KSTEP_TRY(v);
@@ -119,6 +131,12 @@ Result<RunOptions> parse_run(ArgCursor& cursor) {
     } else {
       return fail("run: unknown option '{}'", arg);
     }
+  }
+  if (run.topology) {
+    if (smp_given && run.smp != run.topology->cpus()) {
+      return fail("--smp {} contradicts --topology, which has {} CPUs", run.smp, run.topology->cpus());
+    }
+    run.smp = run.topology->cpus();
   }
   return run;
 }
@@ -179,6 +197,13 @@ Result<CliArgs> parse_cli(const std::vector<std::string>& args) {
       cli.command = std::move(run).value();
       return cli;
     }
+    if (arg == "scenarios") {
+      if (!cursor.done()) {
+        return fail("scenarios: unexpected argument '{}'", cursor.take());
+      }
+      cli.command = ScenariosOptions{};
+      return cli;
+    }
     if (arg == "kernel") {
       auto command = parse_kernel(cursor);
       KSTEP_TRY(command);
@@ -194,7 +219,8 @@ std::string usage_text() {
   return R"(usage: kstep [-v] COMMAND [OPTIONS]
 
 commands:
-  run                 boot a kernel with the kstep agent as PID 1 and run the job
+  run                 boot a kernel with the kstep agent as PID 1 and run a scenario
+  scenarios           list the built-in scenarios
   kernel fetch        download the newest sched_ext Debian cloud kernel into the cache
   kernel list         list cached kernels (newest first)
   version             print the version
@@ -205,7 +231,11 @@ run options:
                          (default: the newest cached kernel; fetched if the cache is empty)
   --kernel-config PATH   the kernel's .config (default: found beside the image)
   --agent PATH           boot this static binary as /init instead of kstep-init
+  --scenario FILE|NAME   scenario file (protobuf text format) or built-in name (default
+                         steady; `none` only boots and shakes hands)
   --smp N                virtual CPUs (default 2)
+  --topology P,D,C,T[,N] packages, dies per package, cores per die, threads per core,
+                         NUMA nodes (default: one package of --smp cores); one LLC per die
   --memory SIZE          guest memory, e.g. 512M or 2G (default 512M)
   --append ARGS          extra kernel command line (repeatable)
   --timeout SECONDS      hang timeout: no frame and no console output for this long (default 30)

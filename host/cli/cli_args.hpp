@@ -1,6 +1,7 @@
 // Command-line grammar of kstep, parsed into plain option structs.
 //
 //   kstep [-v|--verbose] run [options]
+//   kstep scenarios
 //   kstep kernel fetch [--suite SUITE]...
 //   kstep kernel list
 //   kstep version | help
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "host/vm/vm_topology.hpp"
 
 namespace kstep::host {
 
@@ -26,7 +28,11 @@ struct RunOptions {
   std::optional<std::string> kernel;  // cached release or image path
   std::optional<std::filesystem::path> kernel_config;
   std::optional<std::filesystem::path> agent;  // replaces kstep-init as /init
-  unsigned smp = 2;
+  // Scenario file or built-in name; "none" only shakes hands. Unset: the
+  // default scenario, or a handshake when --agent replaces kstep-init.
+  std::optional<std::string> scenario;
+  unsigned smp = 2;                    // with a topology: its CPU count
+  std::optional<VmTopology> topology;  // --topology
   unsigned memory_mib = 512;
   std::string append;                // extra kernel command line
   std::chrono::seconds timeout{30};  // inactivity timeout
@@ -41,11 +47,12 @@ struct KernelFetchOptions {
 };
 
 struct KernelListOptions {};
+struct ScenariosOptions {};
 struct VersionOptions {};
 struct HelpOptions {};
 
-using CliCommand =
-    std::variant<RunOptions, KernelFetchOptions, KernelListOptions, VersionOptions, HelpOptions>;
+using CliCommand = std::variant<RunOptions, KernelFetchOptions, KernelListOptions, ScenariosOptions,
+                                VersionOptions, HelpOptions>;
 
 struct CliArgs {
   bool verbose = false;

@@ -9,10 +9,15 @@
 #include <google/protobuf/text_format.h>
 #include <spdlog/spdlog.h>
 
+#include <iostream>
+
 #include "host/cli/run_kernel.hpp"
+#include "host/cli/scenario_plan.hpp"
 #include "host/initramfs/initramfs_cache.hpp"
 #include "host/session/guest_session.hpp"
 #include "host/session/run_directory.hpp"
+#include "host/session/scenario_driver.hpp"
+#include "host/session/scenario_summary.hpp"
 #include "host/vm/private_dir.hpp"
 #include "host/vm/qemu_argv.hpp"
 
@@ -93,6 +98,13 @@ Outcome run_job(const RunOptions& options, const HostContext& context) {
     return outcome;
   };
 
+  // Before anything is fetched or booted: a bad scenario is the user's to fix.
+  const VmTopology topology = options.topology.value_or(flat_vm_topology(options.smp));
+  auto plan = plan_scenario(options, expected_topology(topology));
+  if (!plan) {
+    return fail_setup(Outcome::kUsageError, plan.error().message);
+  }
+
   auto kernel = prepare_run_kernel(options, context);
   if (!kernel) {
     return fail_setup(kernel.error().outcome, kernel.error().message);
@@ -111,6 +123,8 @@ Outcome run_job(const RunOptions& options, const HostContext& context) {
 
   InitramfsSpec image_spec;
   image_spec.entries.push_back(InitramfsEntry{agent_path, "init", 0755});
+  image_spec.entries.insert(image_spec.entries.end(), plan->payload_entries.begin(),
+                            plan->payload_entries.end());
   image_spec.compression = kernel->compression;
   auto image = build_initramfs(image_spec, context.cache_dir);
   if (!image) {
@@ -143,7 +157,10 @@ Outcome run_job(const RunOptions& options, const HostContext& context) {
     vm.firmware = find_qboot();
   }
   vm.initrd = image->path;
-  vm.smp = options.smp;
+  vm.smp = topology.cpus();
+  if (options.topology) {
+    vm.topology = topology;
+  }
   vm.memory_mib = options.memory_mib;
   vm.append = options.append;
   vm.control_socket = private_dir->path() / "control.sock";
@@ -151,20 +168,35 @@ Outcome run_job(const RunOptions& options, const HostContext& context) {
   if (!argv) {
     return fail_setup(Outcome::kUsageError, argv.error().message);
   }
-  spdlog::info("booting {} ({}, {}, {} vCPUs, {} MiB)",
+  spdlog::info("booting {} ({}, {}, {}, {} MiB)",
                kernel->release.empty() ? vm.kernel.string() : kernel->release, to_string(vm.kernel_format),
-               to_string(vm.accelerator), vm.smp, vm.memory_mib);
+               to_string(vm.accelerator), describe(topology), vm.memory_mib);
   spdlog::debug("qemu: {}", fmt::join(*argv, " "));
 
   SessionLaunch launch{*argv, vm.control_socket, *run_dir};
   SessionOptions session_options;
   session_options.inactivity_timeout = options.timeout;
   session_options.echo_console = options.console;
-  HandshakeDriver driver;
+  HandshakeDriver handshake;
+  std::optional<ScenarioDriver> scenario;
+  if (plan->run) {
+    scenario.emplace(*plan->run, *run_dir, std::cerr);
+  }
+  GuestDriver& driver = scenario ? static_cast<GuestDriver&>(*scenario) : handshake;
   auto session = run_guest_session(launch, session_options, driver);
   if (!session) {
     return fail_setup(Outcome::kInfrastructureError,
                       fmt::format("{} (logs: {})", session.error().message, run_dir->string()));
+  }
+  if (session->hello) {
+    spdlog::info("guest: {}", describe(session->hello->topology()));
+  }
+  if (scenario) {
+    // Whatever arrived is kept, also when the run failed midway.
+    if (auto written = write_scenario_files(*run_dir, plan->run->scenario(), scenario->record()); !written) {
+      spdlog::warn("{}", written.error().message);
+    }
+    fmt::print("{}", render_step_table(plan->run->scenario(), scenario->record()));
   }
   write_result(*run_dir, *session, *kernel, vm.accelerator);
   print_summary(*session, *run_dir);

@@ -40,8 +40,8 @@ Classification classify(const SessionFacts& facts) {
   if (facts.guest_fatal) {
     return {Outcome::kInfrastructureError, fmt::format("the agent failed: {}", *facts.guest_fatal)};
   }
-  if (facts.scenario_failed) {
-    return {Outcome::kScenarioFailure, "the scenario failed"};
+  if (facts.scenario_failure) {
+    return {Outcome::kScenarioFailure, fmt::format("the scenario failed: {}", *facts.scenario_failure)};
   }
   if (!facts.shutdown_sent) {
     return {Outcome::kScenarioFailure, "the guest powered off before the host asked it to"};

@@ -22,8 +22,8 @@ struct SessionFacts {
   bool hello_received = false;
   std::optional<std::string> guest_fatal;  // FatalError frame from the agent
   bool shutdown_sent = false;
-  bool scenario_failed = false;             // the guest reported a failed scenario
-  std::optional<std::string> qemu_failure;  // QEMU ended abnormally without booting a guest
+  std::optional<std::string> scenario_failure;  // the guest reported a failed scenario: why
+  std::optional<std::string> qemu_failure;      // QEMU ended abnormally without booting a guest
   bool console_output_seen = false;
 };
 

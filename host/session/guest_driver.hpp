@@ -21,7 +21,8 @@ class SessionControl {
   virtual void request_shutdown(const std::string& reason) = 0;
   // A message that is valid on the wire but wrong at this point.
   virtual void protocol_error(const std::string& what) = 0;
-  virtual void scenario_failed() = 0;
+  // The guest reported a failed scenario; `reason` is the first failure.
+  virtual void scenario_failed(const std::string& reason) = 0;
 };
 
 class GuestDriver {

@@ -67,7 +67,7 @@ class Session final : public SessionControl {
   void send(const wire::HostMessage& message) override;
   void request_shutdown(const std::string& reason) override;
   void protocol_error(const std::string& what) override;
-  void scenario_failed() override { facts_.scenario_failed = true; }
+  void scenario_failed(const std::string& reason) override { facts_.scenario_failure = reason; }
 
  private:
   Result<void> open_logs();

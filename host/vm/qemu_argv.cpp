@@ -65,6 +65,10 @@ Result<void> validate(const VmSpec& spec) {
         "(use a shorter TMPDIR)",
         spec.control_socket.string(), spec.control_socket.native().size(), sizeof(sockaddr_un::sun_path));
   }
+  if (spec.topology && spec.topology->nodes > 1 && spec.memory_mib / spec.topology->nodes < 64) {
+    return fail("VM spec: {} MiB split over {} NUMA nodes leaves under 64 MiB per node", spec.memory_mib,
+                spec.topology->nodes);
+  }
   if (spec.smp < 1) {
     return fail("VM spec: smp must be at least 1, got {}", spec.smp);
   }
@@ -107,7 +111,13 @@ Result<std::vector<std::string>> build_qemu_argv(const VmSpec& spec) {
     add({"-bios", spec.firmware->string()});
   }
   add({"-kernel", spec.kernel.string(), "-initrd", spec.initrd.string(), "-append", kernel_cmdline(spec)});
-  add({"-smp", std::to_string(spec.smp), "-m", fmt::format("{}M", spec.memory_mib)});
+  if (spec.topology) {
+    const auto geometry = qemu_topology_args(*spec.topology, spec.memory_mib);
+    argv.insert(argv.end(), geometry.begin(), geometry.end());
+  } else {
+    add({"-smp", std::to_string(spec.smp)});
+  }
+  add({"-m", fmt::format("{}M", spec.memory_mib)});
   add({"-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot"});
   add({"-chardev",
        fmt::format("socket,id={},path={}", kControlChardevId, escape_qemu_opt(spec.control_socket.string())),

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "host/vm/vm_topology.hpp"
 
 namespace kstep::host {
 
@@ -56,7 +57,8 @@ struct VmSpec {
   bool quiet = true;
   std::string append;                    // the user's --append, verbatim, last
   std::filesystem::path control_socket;  // the host listens here before QEMU starts
-  // CPU/NUMA topology (-smp sockets=..., -numa) is not modelled yet.
+  // The CPU/NUMA geometry; when set, its CPU count replaces `smp`.
+  std::optional<VmTopology> topology;
 };
 
 inline constexpr unsigned kMinMemoryMib = 128;

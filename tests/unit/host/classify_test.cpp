@@ -66,8 +66,9 @@ TEST(HostClassify, AfterHello) {
   facts.guest_fatal = "out of memory";
   EXPECT_EQ(classify(facts).outcome, Outcome::kInfrastructureError);
   facts = clean_run();
-  facts.scenario_failed = true;
+  facts.scenario_failure = "step 2: GAP in cgroup web";
   EXPECT_EQ(classify(facts).outcome, Outcome::kScenarioFailure);
+  EXPECT_EQ(classify(facts).reason, "the scenario failed: step 2: GAP in cgroup web");
   facts = clean_run();
   facts.shutdown_sent = false;
   EXPECT_EQ(classify(facts).outcome, Outcome::kScenarioFailure);

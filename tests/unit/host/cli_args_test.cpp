@@ -45,6 +45,25 @@ TEST(HostCli, RunDefaults) {
   EXPECT_FALSE(run.bisect);
 }
 
+TEST(HostCli, ScenarioAndTopology) {
+  auto cli = parse({"run", "--scenario", "cpuset-split", "--topology", "2,1,2,1,2"});
+  ASSERT_TRUE(cli) << cli.error().message;
+  const auto& run = std::get<RunOptions>(cli->command);
+  EXPECT_EQ(run.scenario, "cpuset-split");
+  ASSERT_TRUE(run.topology);
+  EXPECT_EQ(run.topology->nodes, 2U);
+  EXPECT_EQ(run.smp, 4U);
+  auto contradiction = parse({"run", "--smp", "2", "--topology", "1,1,4,1"});
+  ASSERT_FALSE(contradiction);
+  EXPECT_EQ(contradiction.error().message, "--smp 2 contradicts --topology, which has 4 CPUs");
+  auto bad = parse({"run", "--topology", "1,1"});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("--topology '1,1'"), std::string::npos);
+  auto listing = parse({"scenarios"});
+  ASSERT_TRUE(listing);
+  EXPECT_TRUE(std::holds_alternative<ScenariosOptions>(listing->command));
+}
+
 TEST(HostCli, ErrorsNameTheArgument) {
   auto missing = parse({"run", "--smp"});
   ASSERT_FALSE(missing);
