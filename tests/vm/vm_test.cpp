@@ -9,49 +9,12 @@
 #include <fstream>
 #include <sstream>
 
-#include "tests/vm/kstep_process.hpp"
+#include "tests/vm/vm_fixture.hpp"
 
 namespace kstep::vmtest {
 namespace {
 
 using namespace std::chrono_literals;
-
-class Vm : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "kstep-vm-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    run_dir_ = pattern;
-  }
-  void TearDown() override {
-    if (!HasFailure()) {
-      std::filesystem::remove_all(run_dir_);
-    } else {
-      std::cerr << "run directory kept: " << run_dir_ << "\n";
-    }
-  }
-
-  KstepRun run(std::vector<std::string> extra,
-               std::optional<std::chrono::milliseconds> interrupt = std::nullopt) {
-    std::vector<std::string> args{"run", "--run-dir", run_dir_.string()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto result = run_kstep(args, interrupt);
-    EXPECT_TRUE(result.leftover_processes.empty())
-        << "kstep left " << result.leftover_processes.size() << " process(es) behind";
-    return result;
-  }
-
-  static std::string agent(const char* name) { return std::string{KSTEP_AGENT_DIR} + "/" + name; }
-
-  std::string file(const char* name) const {
-    std::ifstream in(run_dir_ / name);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-
-  std::filesystem::path run_dir_;
-};
 
 TEST_F(Vm, BootsSaysHelloAndShutsDownCleanly) {
   const auto result = run({});
@@ -67,13 +30,13 @@ TEST_F(Vm, BootsSaysHelloAndShutsDownCleanly) {
 }
 
 TEST_F(Vm, AppendReachesTheKernelCommandLine) {
-  const auto result = run({"--append", "loglevel=8"});
+  const auto result = run({"--scenario", "none", "--append", "loglevel=8"});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(file("console.log").find("Linux version"), std::string::npos);
 }
 
 TEST_F(Vm, TopologyOptionsReachTheGuest) {
-  const auto result = run({"--smp", "3", "--memory", "384M"});
+  const auto result = run({"--scenario", "none", "--smp", "3", "--memory", "384M"});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("3 CPUs"), std::string::npos) << result.output;
 }
@@ -104,7 +67,7 @@ TEST_F(Vm, HungGuestIsKilledAtTheTimeout) {
 }
 
 TEST_F(Vm, BisectMapsOutcomesToGitBisectCodes) {
-  EXPECT_EQ(run({"--bisect"}).exit_code, 0);
+  EXPECT_EQ(run({"--bisect", "--scenario", "none"}).exit_code, 0);
   EXPECT_EQ(run({"--bisect", "--agent", agent("agent-panic")}).exit_code, 1);
   EXPECT_EQ(run({"--bisect", "--agent", agent("agent-garbage")}).exit_code, 125);
 }
