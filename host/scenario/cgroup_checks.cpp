@@ -100,6 +100,14 @@ void check_worker_count(const ValidationContext& ctx, const scenario::Workers& w
   }
 }
 
+// The schema's "unspecified" policy is NORMAL.
+std::string_view policy_name(SchedPolicy policy) {
+  if (policy == scenario::SCHED_POLICY_UNSPECIFIED) {
+    return "NORMAL";
+  }
+  return SchedPolicy_Name(policy);  // a reference to a static string
+}
+
 void check_scheduling(const ValidationContext& ctx, const scenario::Workers& workers,
                       const std::string& path) {
   Diagnostics& diag = *ctx.diag;
@@ -114,7 +122,7 @@ void check_scheduling(const ValidationContext& ctx, const scenario::Workers& wor
   if (workers.nice() < -20 || workers.nice() > 19) {
     diag.add(path + ".nice", "nice must be within -20..19, got {}", workers.nice());
   } else if (workers.nice() != 0 && !takes_nice) {
-    diag.add(path + ".nice", "nice applies to NORMAL and BATCH workers, not {}", SchedPolicy_Name(policy));
+    diag.add(path + ".nice", "nice applies to NORMAL and BATCH workers, not {}", policy_name(policy));
   }
   // 0 is proto3's "unset": the executor runs FIFO and RR workers at 1 then.
   if (realtime && workers.rt_priority() > 99) {
@@ -122,7 +130,7 @@ void check_scheduling(const ValidationContext& ctx, const scenario::Workers& wor
              SchedPolicy_Name(policy), workers.rt_priority());
   } else if (!realtime && workers.rt_priority() != 0) {
     diag.add(path + ".rt_priority", "rt_priority applies to FIFO and RR workers, not {}",
-             SchedPolicy_Name(policy));
+             policy_name(policy));
   }
 }
 

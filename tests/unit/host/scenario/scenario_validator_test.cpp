@@ -317,7 +317,10 @@ steps {
       mem_policy { mode: MPOL_BIND nodes: 0 static_nodes: true relative_nodes: true }
     }
   }
-  setup { name: "b" workers { workers: 1 mem_policy { mode: MPOL_INTERLEAVE nodes: 0 numa_balancing: true } } }
+  setup {
+    name: "b"
+    workers { workers: 1 mem_policy { mode: MPOL_INTERLEAVE nodes: 0 numa_balancing: true } }
+  }
   setup { name: "c" workers { workers: 1 mem_policy { mode: MPOL_BIND nodes: 0 numa_balancing: true } } }
   setup { name: "d" workers { workers: 1 mem_policy { mode: MPOL_LOCAL nodes: 0 } } }
   setup { name: "e" workers { workers: 1 mem_policy { mode: MPOL_BIND } } }
@@ -391,7 +394,7 @@ steps {
 }
 )txt";
   const auto errors = errors_of(text);
-  ASSERT_EQ(errors.size(), 10U) << testing::listing(errors);
+  ASSERT_EQ(errors.size(), 11U) << testing::listing(errors);
   EXPECT_TRUE(has_error(errors, "steps[0].setup[0].workers.workers", line_with(text, "none"), "at least 1"));
   EXPECT_TRUE(
       has_error(errors, "steps[0].setup[1].workers.workers", line_with(text, "many"), "at most 1024"));
@@ -405,7 +408,7 @@ steps {
   EXPECT_TRUE(has_error(errors, "steps[0].setup[7].workers.rt_priority", line_with(text, "rr-100"),
                         "RR workers need an rt_priority within 1..99, got 100"));
   EXPECT_TRUE(has_error(errors, "steps[0].setup[9].workers.rt_priority", line_with(text, "normal-rt"),
-                        "rt_priority applies to FIFO and RR workers"));
+                        "rt_priority applies to FIFO and RR workers, not NORMAL"));
   EXPECT_TRUE(has_error(errors, "steps[0].setup[11].workers.page_touch_bytes", line_with(text, "4096"),
                         "PAGE_TOUCH workers only"));
   EXPECT_TRUE(
