@@ -317,10 +317,7 @@ steps {
       mem_policy { mode: MPOL_BIND nodes: 0 static_nodes: true relative_nodes: true }
     }
   }
-  setup {
-    name: "b"
-    workers { workers: 1 mem_policy { mode: MPOL_INTERLEAVE nodes: 0 numa_balancing: true } }
-  }
+  setup { name: "b" workers { workers: 1 mem_policy { mode: MPOL_INTERLEAVE nodes: 0 numa_balancing: true } } }
   setup { name: "c" workers { workers: 1 mem_policy { mode: MPOL_BIND nodes: 0 numa_balancing: true } } }
   setup { name: "d" workers { workers: 1 mem_policy { mode: MPOL_LOCAL nodes: 0 } } }
   setup { name: "e" workers { workers: 1 mem_policy { mode: MPOL_BIND } } }
@@ -334,7 +331,7 @@ steps {
                         line_with(text, "relative_nodes"),
                         "static_nodes and relative_nodes exclude each other"));
   EXPECT_TRUE(has_error(errors, "steps[0].setup[1].workers.mem_policy.numa_balancing",
-                        line_with(text, "\"b\""),
+                        line_with(text, "MPOL_INTERLEAVE"),
                         "numa_balancing works with MPOL_BIND only, not MPOL_INTERLEAVE"));
   EXPECT_TRUE(has_error(errors, "steps[0].setup[3].workers.mem_policy.nodes", line_with(text, "\"d\""),
                         "MPOL_LOCAL takes no nodes"));
