@@ -3,11 +3,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "host/scenario/canned_scenarios.hpp"
+#include "host/scenario/scenario_validator.hpp"
+#include "tests/unit/host/scenario/scenario_test_util.hpp"
 
 namespace kstep::host {
 namespace {
@@ -47,6 +50,24 @@ TEST(ScenarioSourceTest, PathsLoadFiles) {
   ASSERT_TRUE(loaded) << loaded.error().message;
   EXPECT_EQ(loaded->origin, path);
   EXPECT_EQ(loaded->scenario.name(), "invalid");
+}
+
+// The VM tests run these files and expect them to get past validation (all
+// but invalid.textproto), so a validator change that rejects one shows here
+// first, without a VM.
+TEST(ScenarioSourceTest, DataScenariosValidate) {
+  std::size_t checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kDataDir)) {
+    if (entry.path().extension() != ".textproto" || entry.path().filename() == "invalid.textproto") {
+      continue;
+    }
+    const auto loaded = load_scenario_arg(entry.path().string());
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    const auto errors = validate_scenario(*loaded, testing::two_nodes());
+    EXPECT_TRUE(errors.empty()) << describe_errors(errors);
+    ++checked;
+  }
+  EXPECT_GT(checked, 0U);
 }
 
 TEST(ScenarioSourceTest, WhatLooksLikeAPathIsNeverTakenForAName) {
