@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include "guest/cgroup/cgroup_knobs.hpp"
 #include "guest/executor/step_executor.hpp"
 #include "guest/payloads/fork_payload_launcher.hpp"
+#include "guest/scheduler/fork_scheduler.hpp"
 #include "guest/topology.hpp"
 #include "guest/workers/fork_worker_launcher.hpp"
 
@@ -73,6 +75,17 @@ int cannot_run(FrameSink& sink, const std::string& why) {
   return 2;
 }
 
+bool uses_scheduler_ops(const scenario::Scenario& scenario) {
+  const auto any = [](const auto& ops) {
+    return std::any_of(ops.begin(), ops.end(), [](const scenario::Op& op) {
+      return op.has_attach_scheduler() || op.has_replace_scheduler() || op.has_restart_scheduler();
+    });
+  };
+  return any(scenario.backdrop().ops()) ||
+         std::any_of(scenario.steps().begin(), scenario.steps().end(),
+                     [&any](const scenario::Step& step) { return any(step.ops()); });
+}
+
 // A fresh kstep directory under the cgroup2 mount, with the scenario's
 // controllers enabled on the way down to it.
 Result<void> prepare_cgroup_root(const SystemRoots& roots, const std::set<std::string>& controllers) {
@@ -84,6 +97,44 @@ Result<void> prepare_cgroup_root(const SystemRoots& roots, const std::set<std::s
   }
   KSTEP_TRY(mount.enable_controllers("", controllers));
   return mount.create(kScenarioCgroupRoot);
+}
+
+// The schedulers' cgroup, removed when the run is over (after the
+// scheduler it held was reaped).
+class SchedulerCgroup {
+ public:
+  explicit SchedulerCgroup(const SystemRoots& roots) : mount_(roots.cgroup) {}
+  SchedulerCgroup(const SchedulerCgroup&) = delete;
+  SchedulerCgroup& operator=(const SchedulerCgroup&) = delete;
+  ~SchedulerCgroup() {
+    if (mount_.exists(kSchedulerCgroup)) {
+      (void)mount_.remove(kSchedulerCgroup);
+    }
+  }
+
+  [[nodiscard]] Result<void> create() {
+    if (mount_.exists(kSchedulerCgroup)) {
+      return {};
+    }
+    return mount_.create(kSchedulerCgroup);
+  }
+  [[nodiscard]] Result<void> place(pid_t pid) { return mount_.move(pid, std::string{kSchedulerCgroup}); }
+
+ private:
+  CgroupFs mount_;
+};
+
+std::optional<SchedulerRequest> scenario_scheduler(const wire::RunScenario& run,
+                                                   std::chrono::milliseconds attach_timeout) {
+  if (!run.has_scheduler()) {
+    return std::nullopt;
+  }
+  SchedulerRequest request;
+  request.name = run.scheduler().name();
+  request.guest_path = run.scheduler().path();
+  request.args.assign(run.scheduler().args().begin(), run.scheduler().args().end());
+  request.attach_timeout = attach_timeout;
+  return request;
 }
 
 }  // namespace
@@ -102,8 +153,30 @@ int run_scenario_child(const wire::RunScenario& run, int frames_fd, const System
   auto place = [&cgroups](pid_t pid, const std::string& cgroup) { return cgroups.move(pid, cgroup); };
   ForkWorkerLauncher workers{place};
   ForkPayloadLauncher payloads{place, sink};
+  SchedulerCgroup scheduler_cgroup{roots};
+  ForkPayloadLauncher scheduler_processes{
+      [&scheduler_cgroup](pid_t pid, const std::string& /*cgroup*/) { return scheduler_cgroup.place(pid); },
+      sink};
+  ForkSchedulerLauncher schedulers{scheduler_processes, SchedExtPaths{roots.sys, roots.dev / "kmsg"}};
+  const std::chrono::milliseconds attach_timeout{run.attach_timeout_ms() != 0 ? run.attach_timeout_ms()
+                                                                              : 20000};
+  if (run.has_scheduler() || uses_scheduler_ops(run.scenario())) {
+    if (auto created = scheduler_cgroup.create(); !created) {
+      return cannot_run(sink, created.error().context("creating the scheduler cgroup").message);
+    }
+  }
   SteadyClock clock;
-  ExecutorEnv env{cgroups, workers, payloads, clock, sink, *topology, {}, std::chrono::milliseconds{2000}};
+  ExecutorEnv env{cgroups,
+                  workers,
+                  payloads,
+                  clock,
+                  sink,
+                  *topology,
+                  {},
+                  std::chrono::milliseconds{2000},
+                  &schedulers,
+                  scenario_scheduler(run, attach_timeout),
+                  attach_timeout};
   for (const auto& [name, path] : run.payload_paths()) {
     env.payload_paths.emplace(name, path);
   }

@@ -14,6 +14,9 @@ namespace kstep::guest {
 // Name of the directory under the cgroup2 mount that holds every scenario
 // cgroup; recreated for each run.
 inline constexpr std::string_view kScenarioCgroupRoot = "kstep";
+// The cgroup schedulers run in: beside the scenario's tree, not in it, so
+// no scenario op can move, freeze or remove it.
+inline constexpr std::string_view kSchedulerCgroup = "kstep-scheduler";
 
 // Exit status: 0 when the scenario passed, 1 when it failed (the frames say
 // why), 2 when it could not run at all (a FatalError-like Log and a failed

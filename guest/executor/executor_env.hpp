@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "guest/cgroup/cgroup_fs.hpp"
 #include "guest/executor/executor_ports.hpp"
+#include "guest/executor/scheduler_ports.hpp"
 #include "kstep.pb.h"
 
 namespace kstep::guest {
@@ -22,6 +24,14 @@ struct ExecutorEnv {
   std::map<std::string, std::string> payload_paths;  // PayloadDecl.name -> path in the guest
   // How long stopped workers get to report before they are SIGKILLed.
   std::chrono::milliseconds worker_stop_grace{2000};
+  // Runs the scheduler ops; null: an agent without scheduler support.
+  SchedulerLauncher* schedulers = nullptr;
+  // The scheduler the whole scenario runs under (kstep run --scheduler):
+  // attached before the backdrop, detached after it. nullopt: the kernel's
+  // default scheduler.
+  std::optional<SchedulerRequest> scheduler;
+  // Attach budget of the scheduler ops.
+  std::chrono::milliseconds scheduler_attach_timeout{20000};
 };
 
 }  // namespace kstep::guest

@@ -88,7 +88,8 @@ struct PayloadRequest {
   scenario::PayloadDecl decl;
   std::string guest_path;  // where the binary is inside the guest
   std::vector<std::string> args;
-  std::string cgroup;  // CgroupFs name it runs in (placed before exec)
+  std::string cgroup;      // CgroupFs name it runs in (placed before exec)
+  bool scheduler = false;  // a sched_ext scheduler: its output frames are marked so
 };
 
 class PayloadLauncher {

@@ -85,4 +85,10 @@ void FrameEmitter::scenario_end(const wire::ScenarioEnd& end) {
   send(message);
 }
 
+void FrameEmitter::scheduler_event(wire::SchedulerEvent event) {
+  wire::GuestMessage message;
+  *message.mutable_scheduler_event() = std::move(event);
+  send(message);
+}
+
 }  // namespace kstep::guest

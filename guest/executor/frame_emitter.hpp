@@ -52,6 +52,7 @@ class FrameEmitter {
   void step_end(std::uint64_t step, std::uint64_t elapsed_ms, std::uint64_t iterations);
   void step_report(const wire::StepReport& report);
   void scenario_end(const wire::ScenarioEnd& end);
+  void scheduler_event(wire::SchedulerEvent event);
 
  private:
   void send(const wire::GuestMessage& message) { sink_->send(message); }

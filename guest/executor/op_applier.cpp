@@ -139,6 +139,29 @@ std::chrono::milliseconds stop_grace(const RunContext& run) {
   return run.env.worker_stop_grace;
 }
 
+// The binary a SchedulerRun names: a PayloadDecl of kind SCHEDULER.
+Result<SchedulerRequest> scheduler_request(const RunContext& run, const scenario::SchedulerRun& spec) {
+  for (const auto& decl : run.scenario.payloads()) {
+    if (decl.name() != spec.payload()) {
+      continue;
+    }
+    if (decl.kind() != scenario::SCHEDULER) {
+      return fail("payload '{}' is not a scheduler (kind SCHEDULER)", spec.payload());
+    }
+    const auto path = run.env.payload_paths.find(decl.name());
+    if (path == run.env.payload_paths.end()) {
+      return fail("scheduler '{}' is not in the initramfs", decl.name());
+    }
+    SchedulerRequest request;
+    request.name = decl.name();
+    request.guest_path = path->second;
+    request.args.assign(spec.args().begin(), spec.args().end());
+    request.attach_timeout = run.env.scheduler_attach_timeout;
+    return request;
+  }
+  return fail("no payload '{}'", spec.payload());
+}
+
 }  // namespace
 
 std::string_view op_name(const scenario::Op& op) {
@@ -189,10 +212,22 @@ Result<void> apply_op(RunContext& run, const Phase& phase, const scenario::Op& o
     case Op::kKillPayload: return kill_payload(run, op.kill_payload());
     case Op::kCaptureCgroupProcs: return capture_procs(run, phase, op.capture_cgroup_procs());
     case Op::kPinBpfMap:
-      run.frames.log(wire::Log::WARN, fmt::format("pin_bpf_map '{}' ignored: the executor does not manage a "
-                                                  "scheduler yet, and nothing replaces it mid-scenario",
+      run.frames.log(wire::Log::WARN, fmt::format("pin_bpf_map '{}' ignored: BPF map access comes with the "
+                                                  "map catalog",
                                                   op.pin_bpf_map()));
       return {};
+    case Op::kAttachScheduler: {
+      auto request = scheduler_request(run, op.attach_scheduler());
+      KSTEP_TRY(request);
+      return run.scheduler.attach(*request, phase.step);
+    }
+    case Op::kDetachScheduler: return run.scheduler.detach(phase.step);
+    case Op::kReplaceScheduler: {
+      auto request = scheduler_request(run, op.replace_scheduler());
+      KSTEP_TRY(request);
+      return run.scheduler.replace(*request, phase.step);
+    }
+    case Op::kRestartScheduler: return run.scheduler.restart(phase.step);
     case Op::KIND_NOT_SET: break;
   }
   return fail("the op has no kind");

@@ -18,6 +18,7 @@
 #include "guest/executor/frame_emitter.hpp"
 #include "guest/executor/hold.hpp"
 #include "guest/executor/scenario_state.hpp"
+#include "guest/executor/scheduler_slot.hpp"
 #include "kstep.pb.h"
 #include "scenario.pb.h"
 
@@ -31,6 +32,7 @@ struct RunContext {
   const scenario::Scenario& scenario;
   ScenarioState& state;
   FrameEmitter& frames;
+  SchedulerSlot& scheduler;
   std::set<std::string> controllers;    // enabled in the root's and every parent's cgroup.subtree_control
   ExecutorClock::TimePoint start{};     // when ScenarioStart went out
   ExecutorClock::TimePoint deadline{};  // start + duration_s

@@ -227,6 +227,12 @@ void ScenarioState::transfer(std::string_view from, std::string_view to) {
   }
 }
 
+void ScenarioState::kill_workers() {
+  for (auto& entry : workers_) {
+    entry.group->kill();
+  }
+}
+
 void ScenarioState::stop_tasks_in(std::string_view cgroup, std::chrono::milliseconds grace) {
   unfreeze({std::string{cgroup}});
   for (auto i = payloads_.size(); i-- > 0;) {

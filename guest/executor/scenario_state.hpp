@@ -113,6 +113,11 @@ class ScenarioState {
   // belong to the backdrop if `to` does.
   void transfer(std::string_view from, std::string_view to);
 
+  // SIGKILLs every worker now, whoever owns it (the scheduler died:
+  // collection must not starve behind fallback scheduling). Their reports
+  // still come out of collect().
+  void kill_workers();
+
   // Unfreezes, stops the workers and kills the payloads in `cgroup`,
   // whoever owns them; the cgroup stays.
   void stop_tasks_in(std::string_view cgroup, std::chrono::milliseconds grace);

@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <exception>
-#include <optional>
 
 #include <fmt/format.h>
 
@@ -40,6 +39,32 @@ std::uint64_t duration_ms(double duration_s) {
                                      : UINT64_MAX;
 }
 
+// A scheduler payload named by the backdrop (its cgroups or its ops), or
+// nullptr. Schedulers have their own lifecycle: never in the backdrop.
+const scenario::PayloadDecl* scheduler_in_backdrop(const scenario::Scenario& scenario) {
+  const auto scheduler = [&](const scenario::PayloadRun& run) -> const scenario::PayloadDecl* {
+    for (const auto& decl : scenario.payloads()) {
+      if (decl.name() == run.payload() && decl.kind() == scenario::SCHEDULER) {
+        return &decl;
+      }
+    }
+    return nullptr;
+  };
+  std::vector<const scenario::PayloadRun*> runs;
+  for (const auto& def : scenario.backdrop().cgroups()) {
+    runs.push_back(&def.payload());
+  }
+  for (const auto& op : scenario.backdrop().ops()) {
+    runs.push_back(op.has_run_payload() ? &op.run_payload().run() : &op.add_cgroup_def().payload());
+  }
+  for (const auto* run : runs) {
+    if (const auto* decl = scheduler(*run)) {
+      return decl;
+    }
+  }
+  return nullptr;
+}
+
 std::string step_label(const scenario::Step& step, std::uint32_t number) {
   return step.name().empty() ? fmt::format("step {}", number)
                              : fmt::format("step {} ('{}')", number, step.name());
@@ -51,7 +76,8 @@ class ScenarioRun {
   ScenarioRun(const ExecutorEnv& env, const scenario::Scenario& scenario, FrameEmitter& frames)
       : state_(env.cgroups, kFreezeTimeout,
                [&frames](std::string text) { frames.log(wire::Log::WARN, std::move(text)); }),
-        run_{env, scenario, state_, frames, {}, {}, {}} {}
+        scheduler_(env.schedulers, frames, [this] { return run_.elapsed_ms(); }),
+        run_{env, scenario, state_, frames, scheduler_, {}, {}, {}} {}
 
   wire::ScenarioEnd execute();
 
@@ -69,6 +95,15 @@ class ScenarioRun {
   [[nodiscard]] Result<void> step_body(const scenario::Step& step, const Phase& phase, bool& resumed);
   [[nodiscard]] Result<void> apply_setup(const Phase& phase, const scenario::Step& step);
   [[nodiscard]] Result<void> loop(const scenario::Step& step, const Phase& phase);
+  // Holds until `deadline`; false when the scheduler died first.
+  [[nodiscard]] bool hold_until(ExecutorClock::TimePoint deadline, std::uint32_t step);
+  // The liveness check between steps: true while the scheduler (if any) lives.
+  [[nodiscard]] bool scheduler_alive(std::uint32_t step, std::string_view when);
+  // Records the death the slot saw as the run's failure detail, and SIGKILLs
+  // every worker so their collection is not starved.
+  void report_death(std::vector<wire::Detail>& details, std::uint32_t step, std::string_view when);
+  void attach_scenario_scheduler();
+  void detach_scenario_scheduler();
   [[nodiscard]] bool tear_down(Owner owner, std::uint32_t step, std::vector<wire::Detail>& details,
                                wire::StepReport& report);
   wire::ScenarioEnd finish();
@@ -80,6 +115,7 @@ class ScenarioRun {
   void merge_run_details();
 
   ScenarioState state_;
+  SchedulerSlot scheduler_;
   RunContext run_;
   std::vector<wire::Detail> details_;      // every detail of the run, in order
   std::vector<wire::Detail> run_details_;  // those outside any step: the backdrop report's
@@ -101,19 +137,26 @@ wire::ScenarioEnd ScenarioRun::execute() {
                              static_cast<std::uint64_t>(run_.env.topology.cpus_size()));
 
   bool ok = prepare();
+  if (ok && run_.env.scheduler) {
+    attach_scenario_scheduler();
+    ok = scheduler_.attached();
+  }
   if (ok) {
     if (auto backdrop = guarded([&] { return set_up_backdrop(); }); !backdrop) {
       add_failure(run_details_, 0, fmt::format("backdrop: {}", backdrop.error().message));
       ok = false;
     } else {
       send_stimulus(0, scenario.backdrop().ops());
+      ok = scheduler_alive(0, "during the backdrop setup");
     }
   }
   merge_run_details();
   for (int index = 0; ok && index < scenario.steps_size(); ++index) {
-    ok = run_step(index);
+    ok = run_step(index) &&
+         scheduler_alive(static_cast<std::uint32_t>(index + 1), fmt::format("after step {}", index + 1));
   }
   (void)tear_down(Owner::kBackdrop, 0, run_details_, backdrop_report_);
+  detach_scenario_scheduler();
   merge_run_details();
   return finish();
 }
@@ -135,6 +178,12 @@ bool ScenarioRun::prepare() {
                   fmt::format("{}: {}", step_label(step, number), valid.error().message));
       ok = false;
     }
+  }
+  if (const auto* decl = scheduler_in_backdrop(scenario)) {
+    add_failure(run_details_, 0,
+                fmt::format("backdrop: payload '{}' is a scheduler: schedulers never run in the backdrop",
+                            decl->name()));
+    ok = false;
   }
   if (!ok) {
     return false;
@@ -189,7 +238,11 @@ bool ScenarioRun::run_step(int index) {
   bool resumed = false;
   auto body = guarded([&] { return step_body(step, phase, resumed); });
   if (!body) {
-    add_failure(details, number, fmt::format("{}: {}", step_label(step, number), body.error().message));
+    if (scheduler_.death()) {
+      report_death(details, number, fmt::format("during {}", step_label(step, number)));
+    } else {
+      add_failure(details, number, fmt::format("{}: {}", step_label(step, number), body.error().message));
+    }
     if (resumed) {
       run_.frames.scenario_pause(number, run_.elapsed_ms());
     }
@@ -217,7 +270,9 @@ Result<void> ScenarioRun::step_body(const scenario::Step& step, const Phase& pha
     const auto hold = clamped_hold(step.hold(), run_.scenario.duration_s(), run_.deadline - now);
     run_.frames.scenario_resume(phase.step, whole_ms(now - run_.start), whole_ms(hold));
     resumed = true;
-    sleep_in_slices(clock, now + hold, kHoldSlice);
+    if (!hold_until(now + hold, phase.step)) {
+      return fail("the scheduler died during the hold");
+    }
   }
   // One instant for both: a rate computed from the pair must not count
   // time in which no iterations could accrue.
@@ -249,9 +304,63 @@ Result<void> ScenarioRun::loop(const scenario::Step& step, const Phase& phase) {
     while (tick <= now) {
       tick += interval;
     }
-    sleep_in_slices(clock, std::min(tick, run_.deadline), kHoldSlice);
+    if (!hold_until(std::min(tick, run_.deadline), phase.step)) {
+      return fail("the scheduler died during the loop");
+    }
   }
   return {};
+}
+
+bool ScenarioRun::hold_until(ExecutorClock::TimePoint deadline, std::uint32_t step) {
+  if (scheduler_.attached()) {
+    return !scheduler_.died_before(deadline, step);
+  }
+  sleep_in_slices(run_.env.clock, deadline, kHoldSlice);
+  return true;
+}
+
+bool ScenarioRun::scheduler_alive(std::uint32_t step, std::string_view when) {
+  if (!scheduler_.died_before(ExecutorClock::TimePoint::min(), step)) {
+    return true;
+  }
+  report_death(step == 0 ? run_details_ : details_, step, when);
+  return false;
+}
+
+void ScenarioRun::report_death(std::vector<wire::Detail>& details, std::uint32_t step,
+                               std::string_view when) {
+  state_.kill_workers();
+  const auto& death = *scheduler_.death();
+  const char* what = death.kind == wire::Detail::SCHEDULER_CRASHED   ? "crashed"
+                     : death.kind == wire::Detail::SCHEDULER_EXITED  ? "exited"
+                     : death.kind == wire::Detail::SCHEDULER_STALLED ? "stalled"
+                                                                     : "died for an unknown reason";
+  const std::uint64_t elapsed = run_.elapsed_ms();
+  details.push_back(make_detail(death.kind, step, {},
+                                fmt::format("scheduler '{}' {} {} at {:.2f} s: {}", scheduler_.dead_name(),
+                                            what, when, static_cast<double>(elapsed) / 1000.0, death.message),
+                                elapsed_u32()));
+}
+
+void ScenarioRun::attach_scenario_scheduler() {
+  if (auto attached = scheduler_.attach(*run_.env.scheduler, 0); !attached) {
+    run_details_.push_back(
+        make_detail(wire::Detail::SCHEDULER_ATTACH_FAILED, 0, {}, attached.error().message, elapsed_u32()));
+  }
+}
+
+void ScenarioRun::detach_scenario_scheduler() {
+  if (!scheduler_.attached()) {
+    return;
+  }
+  // The same liveness check as between steps: it may have died while the
+  // backdrop was torn down.
+  if (!scheduler_alive(last_completed_.step, "at the end of the scenario")) {
+    return;
+  }
+  if (auto detached = scheduler_.detach(last_completed_.step); !detached) {
+    add_failure(run_details_, last_completed_.step, detached.error().message);
+  }
 }
 
 bool ScenarioRun::tear_down(Owner owner, std::uint32_t step, std::vector<wire::Detail>& details,

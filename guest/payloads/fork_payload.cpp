@@ -28,6 +28,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kChunk = 64 * 1024;
 // The JSON summary is at the end of stdout; 1 MiB holds it with room.
 constexpr std::size_t kStdoutTail = 1024 * 1024;
+// Enough for a verifier log's end, which says why a program was rejected.
+constexpr std::size_t kStderrTail = 16 * 1024;
 // How long output may keep coming after the exit: normally EOF is
 // immediate (the group is dead); only a process that left the group can
 // hold the pipes open, and it must not hold wait() forever.
@@ -58,7 +60,8 @@ ForkPayload::ForkPayload(PayloadProcess process, const PayloadRequest& request, 
       id_(request.id),
       name_(request.decl.name()),
       cgroup_(request.cgroup),
-      json_metrics_(request.decl.json_metrics()) {}
+      json_metrics_(request.decl.json_metrics()),
+      scheduler_(request.scheduler) {}
 
 Result<std::unique_ptr<ForkPayload>> ForkPayload::start(PayloadProcess process, const PayloadRequest& request,
                                                         FrameSink& sink) {
@@ -191,12 +194,18 @@ void ForkPayload::forward(int stream, const char* data, std::size_t size) {
       stdout_tail_.erase(0, stdout_tail_.size() - kStdoutTail);
       stdout_cut_ = true;
     }
+  } else {
+    stderr_tail_.append(data, size);
+    if (stderr_tail_.size() > 2 * kStderrTail) {
+      stderr_tail_.erase(0, stderr_tail_.size() - kStderrTail);
+    }
   }
   wire::GuestMessage message;
   auto& output = *message.mutable_payload_output();
   output.set_id(id_);
   output.set_stream(stream_of(static_cast<std::size_t>(stream)));
   output.set_data(data, size);
+  output.set_scheduler(scheduler_);
   try {
     sink_.send(message);
   } catch (...) {
@@ -239,6 +248,10 @@ void ForkPayload::finish() {
       }
     }
   }
+  if (stderr_tail_.size() > kStderrTail) {
+    stderr_tail_.erase(0, stderr_tail_.size() - kStderrTail);
+  }
+  report.set_stderr_tail(std::move(stderr_tail_));
   stdout_tail_.clear();
   stdout_tail_.shrink_to_fit();
   const std::lock_guard lock{mutex_};

@@ -81,10 +81,12 @@ class ForkPayload final : public Payload {
   std::string name_;
   std::string cgroup_;
   bool json_metrics_ = false;
+  bool scheduler_ = false;  // output frames say it is the scheduler's
 
   // Monitor thread only, until `done_`.
   std::string stdout_tail_;
   bool stdout_cut_ = false;  // the tail lost its beginning
+  std::string stderr_tail_;
   std::chrono::steady_clock::time_point ended_;
 
   std::mutex mutex_;

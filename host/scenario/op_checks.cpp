@@ -137,6 +137,19 @@ struct OpCheck {
     }
   }
 
+  // The binary must be a declared payload of kind SCHEDULER. Whether one is
+  // attached at that point depends on earlier deaths: the guest checks.
+  void scheduler_run(const scenario::SchedulerRun& run, const std::string& at) {
+    const auto& decls = ctx.scenario->payloads();
+    const auto decl = std::find_if(decls.begin(), decls.end(),
+                                   [&](const scenario::PayloadDecl& d) { return d.name() == run.payload(); });
+    if (decl == decls.end()) {
+      ctx.diag->add(at + ".payload", "no payload '{}' is declared", run.payload());
+    } else if (decl->kind() != scenario::SCHEDULER) {
+      ctx.diag->add(at + ".payload", "payload '{}' is not a scheduler (kind: SCHEDULER)", run.payload());
+    }
+  }
+
   void check(const Op& op) {
     switch (op.kind_case()) {
       case Op::kAddCgroup: add_cgroup(op.add_cgroup(), field("add_cgroup")); break;
@@ -174,6 +187,10 @@ struct OpCheck {
           ctx.diag->add(field("pin_bpf_map"), "names no BPF map");
         }
         break;
+      case Op::kAttachScheduler: scheduler_run(op.attach_scheduler(), field("attach_scheduler")); break;
+      case Op::kReplaceScheduler: scheduler_run(op.replace_scheduler(), field("replace_scheduler")); break;
+      case Op::kDetachScheduler:
+      case Op::kRestartScheduler: break;
       case Op::KIND_NOT_SET: ctx.diag->add(path, "the op does nothing: it names no kind"); break;
     }
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 
+#include "common/cpuset_spec.hpp"
 #include "host/scenario/cgroup_checks.hpp"
 #include "host/scenario/op_checks.hpp"
 #include "host/scenario/scenario_names.hpp"
@@ -31,16 +32,6 @@ std::vector<unsigned> online_cpus(const wire::Topology& topology) {
   std::sort(cpus.begin(), cpus.end());
   cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
   return cpus;
-}
-
-std::vector<unsigned> numa_nodes(const wire::Topology& topology) {
-  std::vector<unsigned> nodes;
-  for (const auto& placement : topology.cpus()) {
-    nodes.push_back(placement.node());
-  }
-  std::sort(nodes.begin(), nodes.end());
-  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
-  return nodes;
 }
 
 void check_header(const ValidationContext& ctx) {
@@ -261,7 +252,7 @@ std::vector<ScenarioError> validate_scenario(const LoadedScenario& loaded, const
   ctx.topology = &topology;
   ctx.diag = &diag;
   ctx.online_cpus = online_cpus(topology);
-  ctx.numa_nodes = numa_nodes(topology);
+  ctx.numa_nodes = numa_nodes_of(ctx.online_cpus, topology);
 
   check_header(ctx);
   check_payload_decls(ctx);

@@ -13,6 +13,7 @@
 #include "common/cpuset_spec.hpp"
 #include "guest/executor/step_executor.hpp"
 #include "tests/unit/guest/executor/executor_fakes.hpp"
+#include "tests/unit/guest/executor/scheduler_fakes.hpp"
 
 namespace kstep::guest::testing {
 
@@ -23,8 +24,9 @@ class ExecutorFixture : public ::testing::Test {
   wire::ScenarioEnd run(const std::string& text) { return run(parse_scenario(text)); }
 
   wire::ScenarioEnd run(const scenario::Scenario& scenario) {
-    StepExecutor executor{
-        ExecutorEnv{cgroups, workers, payloads, clock, sink, topology, payload_paths, kGrace}};
+    StepExecutor executor{ExecutorEnv{cgroups, workers, payloads, clock, sink, topology, payload_paths,
+                                      kGrace, &schedulers, scenario_scheduler,
+                                      std::chrono::milliseconds{20000}}};
     return executor.run(scenario);
   }
 
@@ -49,6 +51,8 @@ class ExecutorFixture : public ::testing::Test {
   RecordingSink sink;
   FakeWorkerLauncher workers{clock, cgroups};
   FakePayloadLauncher payloads{clock, cgroups};
+  FakeSchedulerLauncher schedulers{clock};
+  std::optional<SchedulerRequest> scenario_scheduler;  // kstep run --scheduler
   wire::Topology topology = flat_topology(4);
   std::map<std::string, std::string> payload_paths{{"bench", "/kstep/payloads/bench"},
                                                    {"tool", "/kstep/payloads/tool"}};

@@ -299,15 +299,23 @@ TEST_F(StepExecutorOps, ASchedulerPayloadNeverRunsInTheBackdrop) {
   const auto end = run(R"pb(
     duration_s: 10
     payloads { name: "bench" path: "bench" kind: SCHEDULER }
-    backdrop { ops { run_payload { run { payload: "bench" } } } }
+    backdrop {
+      cgroups {
+        name: "bd"
+        workers { workers: 1 }
+      }
+      ops { run_payload { run { payload: "bench" } } }
+    }
     steps { hold { seconds: 1 } }
   )pb");
   const auto failed = details_of(end, wire::Detail::STEP_FAILED);
   ASSERT_EQ(failed.size(), 1U);
   EXPECT_EQ(failed[0].step(), 0U);
-  EXPECT_NE(failed[0].message().find("backdrop: op 1 (run_payload)"), std::string::npos)
+  EXPECT_NE(failed[0].message().find("backdrop: payload 'bench' is a scheduler"), std::string::npos)
       << failed[0].message();
+  // Refused before anything was created.
   EXPECT_TRUE(payloads.payloads.empty());
+  EXPECT_TRUE(workers.groups.empty());
   // No baseline, no steps: the backdrop never came up.
   const std::vector<wire::GuestMessage::BodyCase> expected{wire::GuestMessage::kScenarioStart,
                                                            wire::GuestMessage::kScenarioEnd};

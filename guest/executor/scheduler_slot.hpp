@@ -1,0 +1,63 @@
+// SchedulerSlot: the scheduler a scenario runs under, for the executor.
+//
+// It owns the attached Scheduler (at most one), runs the scheduler ops
+// (attach, detach, replace, restart) and the liveness checks, and reports
+// each change as a SchedulerEvent frame. Liveness always watches the
+// scheduler attached now, so a ReplaceScheduler moves it to the new process.
+//
+// A death is recorded once: later checks see it at once, and the executor
+// turns it into one failure detail (SCHEDULER_CRASHED, _EXITED, _STALLED or
+// _DIED_UNKNOWN) naming the step and the time. A detach kstep asked for is
+// not a death.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/result.hpp"
+#include "guest/executor/frame_emitter.hpp"
+#include "guest/executor/scheduler_ports.hpp"
+
+namespace kstep::guest {
+
+class SchedulerSlot {
+ public:
+  // `launcher` may be null: then every attach fails, saying so.
+  // `elapsed_ms` is the scenario's clock, for the events.
+  SchedulerSlot(SchedulerLauncher* launcher, FrameEmitter& frames, std::function<std::uint64_t()> elapsed_ms)
+      : launcher_(launcher), frames_(&frames), elapsed_ms_(std::move(elapsed_ms)) {}
+
+  [[nodiscard]] bool attached() const noexcept { return scheduler_ != nullptr; }
+  [[nodiscard]] const Scheduler* current() const noexcept { return scheduler_.get(); }
+  // The death seen by a liveness check, until the executor took it.
+  [[nodiscard]] const std::optional<SchedulerDeath>& death() const noexcept { return death_; }
+  [[nodiscard]] const std::string& dead_name() const noexcept { return dead_name_; }
+
+  [[nodiscard]] Result<void> attach(const SchedulerRequest& request, std::uint32_t step);
+  // A clean detach of the attached scheduler.
+  [[nodiscard]] Result<void> detach(std::uint32_t step);
+  [[nodiscard]] Result<void> replace(const SchedulerRequest& request, std::uint32_t step);
+  [[nodiscard]] Result<void> restart(std::uint32_t step);
+
+  // Waits until `deadline`, or less if the attached scheduler dies first;
+  // returns true when it died (then death() tells how and the DIED event is
+  // sent). Without a scheduler it returns false at once: the caller sleeps.
+  [[nodiscard]] bool died_before(ExecutorClock::TimePoint deadline, std::uint32_t step);
+
+ private:
+  [[nodiscard]] wire::SchedulerEvent event_of(wire::SchedulerEvent::Kind kind, const std::string& name,
+                                              std::uint32_t step) const;
+  void send(wire::SchedulerEvent event);
+
+  SchedulerLauncher* launcher_;
+  FrameEmitter* frames_;
+  std::function<std::uint64_t()> elapsed_ms_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::optional<SchedulerDeath> death_;
+  std::string dead_name_;
+};
+
+}  // namespace kstep::guest
