@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/frame_codec.hpp"
+#include "common/scheduler_ops.hpp"
 #include "guest/cgroup/cgroup_fs.hpp"
 #include "guest/cgroup/cgroup_knobs.hpp"
 #include "guest/executor/step_executor.hpp"
@@ -73,17 +74,6 @@ int cannot_run(FrameSink& sink, const std::string& why) {
   detail->set_message(why);
   sink.send(message);
   return 2;
-}
-
-bool uses_scheduler_ops(const scenario::Scenario& scenario) {
-  const auto any = [](const auto& ops) {
-    return std::any_of(ops.begin(), ops.end(), [](const scenario::Op& op) {
-      return op.has_attach_scheduler() || op.has_replace_scheduler() || op.has_restart_scheduler();
-    });
-  };
-  return any(scenario.backdrop().ops()) ||
-         std::any_of(scenario.steps().begin(), scenario.steps().end(),
-                     [&any](const scenario::Step& step) { return any(step.ops()); });
 }
 
 // A fresh kstep directory under the cgroup2 mount, with the scenario's

@@ -124,6 +124,23 @@ Result<RunOptions> parse_run(ArgCursor& cursor) {
       auto v = value();
       KSTEP_TRY(v);
       run.run_dir = *v;
+    } else if (arg == "--scheduler") {
+      auto v = value();
+      KSTEP_TRY(v);
+      if (v->empty()) {
+        return fail("--scheduler: give a path, a name in PATH or kstep-sched");
+      }
+      run.scheduler = *v;
+    } else if (arg == "--sched-arg") {
+      auto v = value();
+      KSTEP_TRY(v);
+      run.sched_args.push_back(*v);
+    } else if (arg == "--attach-timeout") {
+      auto v = value();
+      KSTEP_TRY(v);
+      auto n = parse_unsigned(arg, *v, 1, 3600);
+      KSTEP_TRY(n);
+      run.attach_timeout = std::chrono::seconds{*n};
     } else if (arg == "--bisect") {
       run.bisect = true;
     } else if (arg == "--console") {
@@ -137,6 +154,12 @@ Result<RunOptions> parse_run(ArgCursor& cursor) {
       return fail("--smp {} contradicts --topology, which has {} CPUs", run.smp, run.topology->cpus());
     }
     run.smp = run.topology->cpus();
+  }
+  if (!run.sched_args.empty() && !run.scheduler) {
+    return fail("--sched-arg needs --scheduler");
+  }
+  if (run.scheduler && run.scenario == "none") {
+    return fail("--scheduler needs a scenario to run under it; --scenario none only shakes hands");
   }
   return run;
 }
@@ -240,6 +263,11 @@ run options:
   --append ARGS          extra kernel command line (repeatable)
   --timeout SECONDS      hang timeout: no frame and no console output for this long (default 30)
   --accel auto|kvm|tcg   accelerator (default auto: KVM when /dev/kvm is usable)
+  --scheduler PATH|NAME  attach this sched_ext scheduler for the whole scenario: a path, a
+                         name in PATH, or kstep-sched (the bundled test scheduler)
+  --sched-arg ARG        an argument for the scheduler (repeatable, in order)
+  --attach-timeout SECONDS
+                         budget from the scheduler's start to sched_ext "enabled" (default 20)
   --run-dir DIR          where logs and results go (default: a new dir under
                          $XDG_STATE_HOME/kstep/runs)
   --console              copy the guest console to stderr as it arrives

@@ -40,6 +40,11 @@ struct RunOptions {
   bool bisect = false;
   bool console = false;  // echo the guest console
   std::optional<std::filesystem::path> run_dir;
+  // A sched_ext scheduler binary (a path, a name in PATH, or the bundled
+  // kstep-sched) attached for the whole scenario, and its arguments.
+  std::optional<std::string> scheduler;
+  std::vector<std::string> sched_args;
+  std::chrono::seconds attach_timeout{20};  // fork to "enabled"
 };
 
 struct KernelFetchOptions {

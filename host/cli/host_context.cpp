@@ -52,4 +52,16 @@ Result<std::filesystem::path> find_agent(const std::filesystem::path& self_dir) 
               self_dir.string(), candidates[0].string(), candidates[1].string(), candidates[2].string());
 }
 
+std::optional<std::filesystem::path> find_bundled_scheduler(const std::filesystem::path& self_dir) {
+  const std::array candidates = {self_dir / "kstep-sched",
+                                 self_dir / ".." / "images" / "scheduler" / "kstep-sched",
+                                 self_dir / ".." / "libexec" / "kstep" / "kstep-sched"};
+  for (const auto& candidate : candidates) {
+    if (::access(candidate.c_str(), X_OK) == 0) {
+      return std::filesystem::weakly_canonical(candidate);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace kstep::host

@@ -24,4 +24,9 @@ struct HostContext {
 // (build/host/kstep -> build/guest/kstep-init), or under libexec.
 [[nodiscard]] Result<std::filesystem::path> find_agent(const std::filesystem::path& self_dir);
 
+// The bundled kstep-sched, found like kstep-init (build tree: images/scheduler);
+// nullopt when it was not built.
+[[nodiscard]] std::optional<std::filesystem::path> find_bundled_scheduler(
+    const std::filesystem::path& self_dir);
+
 }  // namespace kstep::host

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 
@@ -45,25 +46,61 @@ Accelerator choose_accelerator(AccelChoice choice) {
   return decision.accelerator;
 }
 
+// The first attach time and crash detection latency of the run's
+// schedulers, for result.txt (empty without them).
+std::vector<std::pair<std::string, std::string>> scheduler_figures(const ScenarioDriver* scenario) {
+  std::vector<std::pair<std::string, std::string>> figures;
+  if (scenario == nullptr) {
+    return figures;
+  }
+  for (const auto& received : scenario->scheduler_events()) {
+    const auto& event = received.event;
+    if (event.kind() == wire::SchedulerEvent::ATTACHED && event.attach_us() != 0) {
+      figures.emplace_back("scheduler_attach_us", std::to_string(event.attach_us()));
+    }
+    if (event.kind() == wire::SchedulerEvent::DIED) {
+      figures.emplace_back("scheduler_death", wire::Detail::Kind_Name(event.detail()));
+      if (event.kernel_disabled_us() != 0 && event.detected_us() >= event.kernel_disabled_us()) {
+        figures.emplace_back("scheduler_guest_detection_us",
+                             std::to_string(event.detected_us() - event.kernel_disabled_us()));
+      }
+      if (received.host_latency) {
+        figures.emplace_back("scheduler_host_detection_us", std::to_string(received.host_latency->count()));
+      }
+    }
+  }
+  // The first of each: a replaced scheduler's figures come later.
+  std::vector<std::pair<std::string, std::string>> first;
+  for (const auto& figure : figures) {
+    if (std::none_of(first.begin(), first.end(), [&](const auto& f) { return f.first == figure.first; })) {
+      first.push_back(figure);
+    }
+  }
+  return first;
+}
+
 void write_result(const std::filesystem::path& run_dir, const SessionResult& session, const RunKernel& kernel,
-                  Accelerator accelerator) {
+                  Accelerator accelerator, const ScenarioDriver* scenario) {
   if (session.hello) {
     std::string text;
     google::protobuf::TextFormat::PrintToString(*session.hello, &text);
     std::ofstream(run_dir / "hello.txt") << text;
   }
   const auto& verdict = session.classification;
-  auto written = write_key_values(run_dir / "result.txt",
-                                  {{"outcome", std::string{to_string(verdict.outcome)}},
-                                   {"exit_code", std::to_string(exit_code(verdict.outcome))},
-                                   {"reason", verdict.reason},
-                                   {"kernel", kernel.image.string()},
-                                   {"kernel_release", kernel.release},
-                                   {"accelerator", std::string{to_string(accelerator)}},
-                                   {"qemu_exit", session.qemu_exit},
-                                   {"qemu_start_to_first_console_us", micros(session.first_console_after)},
-                                   {"qemu_start_to_hello_us", micros(session.hello_after)},
-                                   {"qemu_start_to_exit_us", std::to_string(session.total.count())}});
+  std::vector<std::pair<std::string, std::string>> values{
+      {"outcome", std::string{to_string(verdict.outcome)}},
+      {"exit_code", std::to_string(exit_code(verdict.outcome))},
+      {"reason", verdict.reason},
+      {"kernel", kernel.image.string()},
+      {"kernel_release", kernel.release},
+      {"accelerator", std::string{to_string(accelerator)}},
+      {"qemu_exit", session.qemu_exit},
+      {"qemu_start_to_first_console_us", micros(session.first_console_after)},
+      {"qemu_start_to_hello_us", micros(session.hello_after)},
+      {"qemu_start_to_exit_us", std::to_string(session.total.count())}};
+  const auto figures = scheduler_figures(scenario);
+  values.insert(values.end(), figures.begin(), figures.end());
+  auto written = write_key_values(run_dir / "result.txt", values);
   if (!written) {
     spdlog::warn("{}", written.error().message);
   }
@@ -100,7 +137,7 @@ Outcome run_job(const RunOptions& options, const HostContext& context) {
 
   // Before anything is fetched or booted: a bad scenario is the user's to fix.
   const VmTopology topology = options.topology.value_or(flat_vm_topology(options.smp));
-  auto plan = plan_scenario(options, expected_topology(topology));
+  auto plan = plan_scenario(options, expected_topology(topology), find_bundled_scheduler(context.self_dir));
   if (!plan) {
     return fail_setup(Outcome::kUsageError, plan.error().message);
   }
@@ -108,6 +145,13 @@ Outcome run_job(const RunOptions& options, const HostContext& context) {
   auto kernel = prepare_run_kernel(options, context);
   if (!kernel) {
     return fail_setup(kernel.error().outcome, kernel.error().message);
+  }
+
+  if (plan->needs_sched_ext && kernel->config && !kernel->sched_ext) {
+    return fail_setup(Outcome::kKernelUnsupported,
+                      fmt::format("the kernel lacks sched_ext (its config {} misses what sched_ext needs): "
+                                  "cannot run a sched_ext scheduler on it",
+                                  kernel->config->string()));
   }
 
   std::filesystem::path agent_path;
@@ -125,6 +169,11 @@ Outcome run_job(const RunOptions& options, const HostContext& context) {
   image_spec.entries.push_back(InitramfsEntry{agent_path, "init", 0755});
   image_spec.entries.insert(image_spec.entries.end(), plan->payload_entries.begin(),
                             plan->payload_entries.end());
+  if (plan->needs_sched_ext && kernel->config && !kernel->release.empty()) {
+    // Schedulers built with libbpf's __kconfig externs read
+    // /boot/config-$(uname -r); Debian kernels have no /proc/config.gz.
+    image_spec.entries.push_back(InitramfsEntry{*kernel->config, "boot/config-" + kernel->release, 0644});
+  }
   image_spec.compression = kernel->compression;
   auto image = build_initramfs(image_spec, context.cache_dir);
   if (!image) {
@@ -198,7 +247,7 @@ Outcome run_job(const RunOptions& options, const HostContext& context) {
     }
     fmt::print("{}", render_step_table(plan->run->scenario(), scenario->record()));
   }
-  write_result(*run_dir, *session, *kernel, vm.accelerator);
+  write_result(*run_dir, *session, *kernel, vm.accelerator, scenario ? &*scenario : nullptr);
   print_summary(*session, *run_dir);
   return session->classification.outcome;
 }

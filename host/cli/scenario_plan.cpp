@@ -1,14 +1,55 @@
 #include "host/cli/scenario_plan.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
+#include "common/scheduler_ops.hpp"
 #include "host/initramfs/payload_bundle.hpp"
 #include "host/scenario/scenario_source.hpp"
 #include "host/scenario/scenario_validator.hpp"
 
 namespace kstep::host {
 
-Result<ScenarioPlan> plan_scenario(const RunOptions& options, const wire::Topology& topology) {
+namespace {
+
+Result<wire::SchedulerLaunch> plan_scheduler(const RunOptions& options, const scenario::Scenario& scenario,
+                                             const std::optional<std::filesystem::path>& bundled,
+                                             std::vector<InitramfsEntry>& entries) {
+  const std::string& spec = *options.scheduler;
+  std::string program = spec;
+  if (spec == kBundledScheduler) {
+    if (!bundled) {
+      return fail(
+          "--scheduler {}: the bundled scheduler was not built (configure meson with "
+          "-Dscheduler_btf=PATH-TO-vmlinux; scripts/setup does)",
+          spec);
+    }
+    program = bundled->string();
+  }
+  for (const auto& decl : scenario.payloads()) {
+    if (decl.name() == kSchedulerBundle) {
+      return fail("payload name '{}' is reserved for the --scheduler binary", decl.name());
+    }
+  }
+  auto files = bundle_payload(kSchedulerBundle, program);
+  if (!files) {
+    return Unexpected{std::move(files).error().context(fmt::format("--scheduler {}", spec))};
+  }
+  KSTEP_TRY(merge_entries(entries, files->entries));
+  wire::SchedulerLaunch launch;
+  launch.set_name(std::filesystem::path{program}.filename().string());
+  launch.set_path(files->guest_path);
+  for (const auto& arg : options.sched_args) {
+    launch.add_args(arg);
+  }
+  return launch;
+}
+
+}  // namespace
+
+Result<ScenarioPlan> plan_scenario(const RunOptions& options, const wire::Topology& topology,
+                                   const std::optional<std::filesystem::path>& bundled_scheduler) {
   ScenarioPlan plan;
   // A replacement agent usually cannot run scenarios: unless one is asked
   // for, it only shakes hands.
@@ -32,13 +73,33 @@ Result<ScenarioPlan> plan_scenario(const RunOptions& options, const wire::Topolo
   wire::RunScenario run;
   *run.mutable_scenario() = loaded->scenario;
   for (const auto& decl : loaded->scenario.payloads()) {
-    auto files = bundle_payload(decl.name(), decl.path().empty() ? decl.name() : decl.path());
+    std::string program = decl.path().empty() ? decl.name() : decl.path();
+    if (decl.kind() == scenario::SCHEDULER && program == kBundledScheduler) {
+      if (!bundled_scheduler) {
+        return fail(
+            "payload '{}': the bundled scheduler {} was not built (configure meson with "
+            "-Dscheduler_btf=PATH-TO-vmlinux; scripts/setup does)",
+            decl.name(), program);
+      }
+      program = bundled_scheduler->string();
+    }
+    auto files = bundle_payload(decl.name(), program);
     if (!files) {
       return Unexpected{std::move(files).error()};
     }
     KSTEP_TRY(merge_entries(plan.payload_entries, files->entries));
     (*run.mutable_payload_paths())[decl.name()] = files->guest_path;
   }
+  if (options.scheduler) {
+    auto launch = plan_scheduler(options, loaded->scenario, bundled_scheduler, plan.payload_entries);
+    if (!launch) {
+      return Unexpected{std::move(launch).error()};
+    }
+    *run.mutable_scheduler() = std::move(launch).value();
+    run.set_attach_timeout_ms(static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(options.attach_timeout).count()));
+  }
+  plan.needs_sched_ext = run.has_scheduler() || uses_scheduler_ops(run.scenario());
   plan.run = std::move(run);
   return plan;
 }

@@ -37,8 +37,15 @@ Classification classify(const SessionFacts& facts) {
     }
     return {Outcome::kBootFailure, "the VM stopped before the agent said Hello"};
   }
+  if (facts.kernel_unsupported) {
+    return {Outcome::kKernelUnsupported, *facts.kernel_unsupported};
+  }
   if (facts.guest_fatal) {
     return {Outcome::kInfrastructureError, fmt::format("the agent failed: {}", *facts.guest_fatal)};
+  }
+  // A dead scheduler usually fails checks too; its death is the cause.
+  if (facts.scheduler_failure) {
+    return {Outcome::kSchedulerFailure, *facts.scheduler_failure};
   }
   if (facts.scenario_failure) {
     return {Outcome::kScenarioFailure, fmt::format("the scenario failed: {}", *facts.scenario_failure)};

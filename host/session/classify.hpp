@@ -22,8 +22,10 @@ struct SessionFacts {
   bool hello_received = false;
   std::optional<std::string> guest_fatal;  // FatalError frame from the agent
   bool shutdown_sent = false;
-  std::optional<std::string> scenario_failure;  // the guest reported a failed scenario: why
-  std::optional<std::string> qemu_failure;      // QEMU ended abnormally without booting a guest
+  std::optional<std::string> scenario_failure;    // the guest reported a failed scenario: why
+  std::optional<std::string> scheduler_failure;   // the sched_ext scheduler failed: how
+  std::optional<std::string> kernel_unsupported;  // the kernel lacks what the run needs
+  std::optional<std::string> qemu_failure;        // QEMU ended abnormally without booting a guest
   bool console_output_seen = false;
 };
 

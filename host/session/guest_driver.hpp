@@ -23,6 +23,11 @@ class SessionControl {
   virtual void protocol_error(const std::string& what) = 0;
   // The guest reported a failed scenario; `reason` is the first failure.
   virtual void scenario_failed(const std::string& reason) = 0;
+  // The sched_ext scheduler failed: it crashed, stalled, exited or died, or
+  // never attached. Wins over scenario_failed.
+  virtual void scheduler_failed(const std::string& reason) = 0;
+  // The kernel cannot do what the run needs (a scheduler without sched_ext).
+  virtual void kernel_unsupported(const std::string& reason) = 0;
 };
 
 class GuestDriver {

@@ -68,6 +68,8 @@ class Session final : public SessionControl {
   void request_shutdown(const std::string& reason) override;
   void protocol_error(const std::string& what) override;
   void scenario_failed(const std::string& reason) override { facts_.scenario_failure = reason; }
+  void scheduler_failed(const std::string& reason) override { facts_.scheduler_failure = reason; }
+  void kernel_unsupported(const std::string& reason) override { facts_.kernel_unsupported = reason; }
 
  private:
   Result<void> open_logs();

@@ -21,6 +21,7 @@ constexpr std::array kOutcomes = {
     OutcomeInfo{Outcome::kGuestHang, "guest-hang", 3, 1, 70},
     OutcomeInfo{Outcome::kBootFailure, "boot-failure", 4, 1, 60},
     OutcomeInfo{Outcome::kSchedulerFailure, "scheduler-failure", 5, 1, 50},
+    OutcomeInfo{Outcome::kKernelUnsupported, "kernel-unsupported", 7, 125, 45},
     OutcomeInfo{Outcome::kProtocolError, "protocol-error", 6, 125, 30},
     OutcomeInfo{Outcome::kUsageError, "usage-error", 64, 128, 10},
     OutcomeInfo{Outcome::kInfrastructureError, "infrastructure-error", 70, 125, 20},

@@ -17,6 +17,7 @@ enum class Outcome {
   kGuestHang,    // no frame and no console output for --timeout
   kBootFailure,  // the guest never said Hello
   kSchedulerFailure,
+  kKernelUnsupported,  // the kernel lacks what the run needs (sched_ext for a scheduler)
   kProtocolError,
   kUsageError,
   kInfrastructureError,

@@ -1,9 +1,56 @@
 #include "host/session/scenario_driver.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <google/protobuf/text_format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/scheduler_ops.hpp"
+
 namespace kstep::host {
+namespace {
+
+using std::chrono::duration;
+
+std::string where_of(const wire::Detail& detail) {
+  std::string where = detail.step() == 0 ? std::string{"setup"} : fmt::format("step {}", detail.step());
+  if (!detail.cgroup().empty()) {
+    where += fmt::format(", cgroup {}", detail.cgroup());
+  }
+  return where;
+}
+
+}  // namespace
+
+bool is_scheduler_detail(wire::Detail::Kind kind) noexcept {
+  switch (kind) {
+    case wire::Detail::SCHEDULER_CRASHED:
+    case wire::Detail::SCHEDULER_EXITED:
+    case wire::Detail::SCHEDULER_DIED_UNKNOWN:
+    case wire::Detail::SCHEDULER_STALLED:
+    case wire::Detail::SCHEDULER_ATTACH_FAILED: return true;
+    default: return false;
+  }
+}
+
+std::string describe_scheduler_event(const wire::SchedulerEvent& event) {
+  const std::string who = fmt::format("scheduler '{}' (pid {})", event.name(), event.pid());
+  const std::string when =
+      fmt::format("step {} at {:.2f} s", event.step(), static_cast<double>(event.elapsed_ms()) / 1000.0);
+  switch (event.kind()) {
+    case wire::SchedulerEvent::ATTACHED:
+      return fmt::format("{} attached (ops {}) in {:.2f} s", who, event.ops(),
+                         static_cast<double>(event.attach_us()) / 1e6);
+    case wire::SchedulerEvent::DETACHED: return fmt::format("{} detached, {}", who, when);
+    case wire::SchedulerEvent::DIED:
+      return fmt::format("{} {}, {}: {}", who, wire::Detail::Kind_Name(event.detail()), when,
+                         event.message());
+    case wire::SchedulerEvent::ATTACH_FAILED:
+      return fmt::format("scheduler '{}' failed to attach, {}: {}", event.name(), when, event.message());
+    default: return fmt::format("{}: unknown event {}", who, static_cast<int>(event.kind()));
+  }
+}
 
 std::string file_name_for(const std::string& id) {
   std::string name = id.empty() ? std::string{"payload"} : id;
@@ -24,12 +71,12 @@ std::string describe_failure(const wire::ScenarioEnd& end) {
   if (end.details().empty()) {
     return "the guest reported a failure without details";
   }
-  const auto& first = end.details(0);
-  std::string where = first.step() == 0 ? std::string{"setup"} : fmt::format("step {}", first.step());
-  if (!first.cgroup().empty()) {
-    where += fmt::format(", cgroup {}", first.cgroup());
-  }
-  std::string text = fmt::format("{}: {}: {}", where, wire::Detail::Kind_Name(first.kind()), first.message());
+  // The scheduler's failure, when there is one, explains the rest.
+  const auto scheduler = std::find_if(end.details().begin(), end.details().end(),
+                                      [](const wire::Detail& d) { return is_scheduler_detail(d.kind()); });
+  const auto& first = scheduler != end.details().end() ? *scheduler : end.details(0);
+  std::string text =
+      fmt::format("{}: {}: {}", where_of(first), wire::Detail::Kind_Name(first.kind()), first.message());
   if (end.details_size() > 1) {
     text += fmt::format(" (and {} more)", end.details_size() - 1);
   }
@@ -39,7 +86,23 @@ std::string describe_failure(const wire::ScenarioEnd& end) {
 ScenarioDriver::ScenarioDriver(wire::RunScenario run, std::filesystem::path run_dir, std::ostream& progress)
     : run_(std::move(run)), run_dir_(std::move(run_dir)), progress_(&progress) {}
 
-void ScenarioDriver::on_hello(const wire::Hello& /*hello*/, SessionControl& control) {
+bool ScenarioDriver::needs_sched_ext() const {
+  return run_.has_scheduler() || uses_scheduler_ops(run_.scenario());
+}
+
+void ScenarioDriver::on_hello(const wire::Hello& hello, SessionControl& control) {
+  host_at_hello_ = std::chrono::steady_clock::now();
+  guest_uptime_at_hello_us_ = hello.uptime_us();
+  if (needs_sched_ext() && !hello.sched_ext().supported()) {
+    const std::string what = run_.has_scheduler() ? fmt::format("scheduler '{}'", run_.scheduler().name())
+                                                  : std::string{"the scenario's scheduler ops"};
+    control.kernel_unsupported(fmt::format(
+        "the kernel lacks sched_ext (Linux {} has no /sys/kernel/sched_ext): cannot run {}; build it with "
+        "CONFIG_SCHED_CLASS_EXT=y",
+        hello.kernel_release(), what));
+    control.request_shutdown("the kernel lacks sched_ext");
+    return;
+  }
   wire::HostMessage message;
   *message.mutable_run_scenario() = run_;
   control.send(message);
@@ -51,6 +114,13 @@ void ScenarioDriver::on_hello(const wire::Hello& /*hello*/, SessionControl& cont
 void ScenarioDriver::on_message(const wire::GuestMessage& message, SessionControl& control) {
   if (message.has_payload_output()) {
     write_output(message.payload_output());
+    if (message.payload_output().scheduler()) {
+      echo_scheduler_output(message.payload_output());
+    }
+    return;
+  }
+  if (message.has_scheduler_event()) {
+    on_scheduler_event(message.scheduler_event());
     return;
   }
   if (auto added = record_.add(message); !added) {
@@ -63,7 +133,13 @@ void ScenarioDriver::on_message(const wire::GuestMessage& message, SessionContro
   if (message.has_scenario_end()) {
     const auto& end = message.scenario_end();
     if (!end.passed()) {
-      control.scenario_failed(describe_failure(end));
+      const bool scheduler = std::any_of(end.details().begin(), end.details().end(),
+                                         [](const wire::Detail& d) { return is_scheduler_detail(d.kind()); });
+      if (scheduler) {
+        control.scheduler_failed(describe_failure(end));
+      } else {
+        control.scenario_failed(describe_failure(end));
+      }
     }
     control.request_shutdown("scenario complete");
   }
@@ -85,18 +161,69 @@ void ScenarioDriver::show_progress(const wire::StepStart& start) {
 
 void ScenarioDriver::write_output(const wire::PayloadOutput& output) {
   const char* suffix = output.stream() == wire::PayloadOutput::STDERR ? ".stderr" : ".stdout";
-  const std::string key = file_name_for(output.id()) + suffix;
+  // Every scheduler of the run shares scheduler.stdout|stderr: a replaced
+  // scheduler's output follows its predecessor's, as on a terminal.
+  const std::filesystem::path dir = output.scheduler() ? run_dir_ : run_dir_ / "payloads";
+  const std::string key =
+      (output.scheduler() ? std::string{"scheduler"} : file_name_for(output.id())) + suffix;
   auto it = outputs_.find(key);
   if (it == outputs_.end()) {
     std::error_code ignored;
-    std::filesystem::create_directories(run_dir_ / "payloads", ignored);
-    it = outputs_.emplace(key, std::ofstream{run_dir_ / "payloads" / key, std::ios::binary}).first;
+    std::filesystem::create_directories(dir, ignored);
+    it = outputs_.emplace(key, std::ofstream{dir / key, std::ios::binary}).first;
     if (!it->second) {
-      spdlog::warn("cannot write {}", (run_dir_ / "payloads" / key).string());
+      spdlog::warn("cannot write {}", (dir / key).string());
     }
   }
   it->second.write(output.data().data(), static_cast<std::streamsize>(output.data().size()));
   it->second.flush();
+}
+
+void ScenarioDriver::echo_scheduler_output(const wire::PayloadOutput& output) {
+  // Whole lines only, so that a line split across frames is not broken up by
+  // a progress line.
+  std::string& pending = partial_lines_[output.stream() == wire::PayloadOutput::STDERR ? "stderr" : "stdout"];
+  pending += output.data();
+  std::size_t start = 0;
+  for (std::size_t newline = pending.find('\n'); newline != std::string::npos;
+       newline = pending.find('\n', start)) {
+    *progress_ << "[" << output.id() << "] " << std::string_view{pending}.substr(start, newline - start)
+               << '\n';
+    start = newline + 1;
+  }
+  pending.erase(0, start);
+  *progress_ << std::flush;
+}
+
+void ScenarioDriver::on_scheduler_event(const wire::SchedulerEvent& event) {
+  ReceivedSchedulerEvent received{event, std::nullopt};
+  if (event.kind() == wire::SchedulerEvent::DIED && event.kernel_disabled_us() != 0 &&
+      guest_uptime_at_hello_us_ != 0) {
+    const auto host_now = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - host_at_hello_);
+    const auto guest_then = std::chrono::microseconds{static_cast<std::int64_t>(event.kernel_disabled_us()) -
+                                                      static_cast<std::int64_t>(guest_uptime_at_hello_us_)};
+    received.host_latency = host_now - guest_then;
+  }
+  std::string line = describe_scheduler_event(event);
+  if (received.host_latency) {
+    line += fmt::format(" (detected {:.1f} ms after the kernel disabled it)",
+                        static_cast<double>(received.host_latency->count()) / 1000.0);
+  }
+  *progress_ << line << '\n' << std::flush;
+  if (!events_file_.is_open()) {
+    events_file_.open(run_dir_ / "scheduler-events.txt", std::ios::app);
+  }
+  std::string text;
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetSingleLineMode(true);
+  printer.PrintToString(event, &text);
+  events_file_ << text;
+  if (received.host_latency) {
+    events_file_ << " host_latency_us: " << received.host_latency->count();
+  }
+  events_file_ << '\n' << std::flush;
+  scheduler_events_.push_back(std::move(received));
 }
 
 }  // namespace kstep::host

@@ -5,18 +5,36 @@
 // writes payload output to the run directory as it arrives, and on
 // ScenarioEnd marks the scenario failed when the guest says so and asks the
 // guest to shut down. A frame out of order is a protocol error.
+//
+// With a sched_ext scheduler it also checks at Hello that the kernel has
+// sched_ext, shows the scheduler's events and output live, writes them to
+// scheduler-events.txt and scheduler.stdout|stderr, and reports a scenario
+// that failed because of the scheduler as a scheduler failure.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "host/session/guest_driver.hpp"
 #include "host/session/scenario_record.hpp"
 
 namespace kstep::host {
+
+// A scheduler event as the host received it.
+struct ReceivedSchedulerEvent {
+  wire::SchedulerEvent event;
+  // DIED: from the kernel disabling the scheduler to this host receiving the
+  // event. The guest's clock is mapped onto the host's at Hello (its uptime
+  // then against the host's receive time), so the figure includes the
+  // transport both ways and is as exact as Hello's own transit is short.
+  std::optional<std::chrono::microseconds> host_latency;
+};
 
 class ScenarioDriver final : public GuestDriver {
  public:
@@ -29,17 +47,35 @@ class ScenarioDriver final : public GuestDriver {
 
   [[nodiscard]] const ScenarioRecord& record() const noexcept { return record_; }
   [[nodiscard]] const wire::RunScenario& run() const noexcept { return run_; }
+  [[nodiscard]] const std::vector<ReceivedSchedulerEvent>& scheduler_events() const noexcept {
+    return scheduler_events_;
+  }
 
  private:
   void show_progress(const wire::StepStart& start);
   void write_output(const wire::PayloadOutput& output);
+  void echo_scheduler_output(const wire::PayloadOutput& output);
+  void on_scheduler_event(const wire::SchedulerEvent& event);
+  [[nodiscard]] bool needs_sched_ext() const;
 
   wire::RunScenario run_;
   std::filesystem::path run_dir_;
   std::ostream* progress_;
   ScenarioRecord record_;
   std::map<std::string, std::ofstream> outputs_;
+  std::map<std::string, std::string> partial_lines_;  // scheduler output not yet ended by '\n'
+  std::vector<ReceivedSchedulerEvent> scheduler_events_;
+  std::ofstream events_file_;
+  // The guest's CLOCK_BOOTTIME at Hello and this host's clock when Hello came.
+  std::uint64_t guest_uptime_at_hello_us_ = 0;
+  std::chrono::steady_clock::time_point host_at_hello_{};
 };
+
+// The Detail kinds that say the scheduler failed (not the workload).
+[[nodiscard]] bool is_scheduler_detail(wire::Detail::Kind kind) noexcept;
+
+// "scheduler 'kstep-sched' attached (ops kstep) in 0.42 s", one line per event.
+[[nodiscard]] std::string describe_scheduler_event(const wire::SchedulerEvent& event);
 
 // The first failure of an ended scenario, for the verdict line:
 // "step 2 (grow): STEP_FAILED: cgroup 'web' already exists".

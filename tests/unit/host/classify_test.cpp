@@ -74,5 +74,24 @@ TEST(HostClassify, AfterHello) {
   EXPECT_EQ(classify(facts).outcome, Outcome::kScenarioFailure);
 }
 
+TEST(HostClassify, ASchedulerDeathIsTheCauseOfTheFailedChecksItBrings) {
+  auto facts = clean_run();
+  facts.scenario_failure = "step 2: STARVATION in cgroup web";
+  facts.scheduler_failure = "scheduler 'kstep-sched' crashed during step 2 at 3.1 s";
+  EXPECT_EQ(classify(facts).outcome, Outcome::kSchedulerFailure);
+  EXPECT_EQ(classify(facts).reason, "scheduler 'kstep-sched' crashed during step 2 at 3.1 s");
+  // Evidence from the kernel still wins.
+  facts.splats.push_back(Splat{SplatKind::kOops, 12, "Oops: 0000"});
+  EXPECT_EQ(classify(facts).outcome, Outcome::kKernelPanic);
+}
+
+TEST(HostClassify, AKernelWithoutSchedExtCannotRunAScheduler) {
+  auto facts = clean_run();
+  facts.kernel_unsupported = "the kernel lacks sched_ext";
+  facts.scheduler_failure = "never attached";
+  EXPECT_EQ(classify(facts).outcome, Outcome::kKernelUnsupported);
+  EXPECT_EQ(classify(facts).reason, "the kernel lacks sched_ext");
+}
+
 }  // namespace
 }  // namespace kstep::host

@@ -86,6 +86,26 @@ TEST(HostCli, ErrorsNameTheArgument) {
   EXPECT_FALSE(parse({"launch"}));
 }
 
+TEST(HostCli, SchedulerAndItsArguments) {
+  auto cli = parse({"run", "--scheduler", "kstep-sched", "--sched-arg", "--mode", "--sched-arg", "local",
+                    "--attach-timeout", "5"});
+  ASSERT_TRUE(cli) << cli.error().message;
+  const auto& run = std::get<RunOptions>(cli->command);
+  EXPECT_EQ(run.scheduler, "kstep-sched");
+  EXPECT_EQ(run.sched_args, (std::vector<std::string>{"--mode", "local"}));
+  EXPECT_EQ(run.attach_timeout, std::chrono::seconds{5});
+
+  auto orphan = parse({"run", "--sched-arg", "x"});
+  ASSERT_FALSE(orphan);
+  EXPECT_EQ(orphan.error().message, "--sched-arg needs --scheduler");
+  auto handshake = parse({"run", "--scheduler", "s", "--scenario", "none"});
+  ASSERT_FALSE(handshake);
+  EXPECT_NE(handshake.error().message.find("--scheduler needs a scenario"), std::string::npos);
+  auto zero = parse({"run", "--scheduler", "s", "--attach-timeout", "0"});
+  ASSERT_FALSE(zero);
+  EXPECT_NE(zero.error().message.find("--attach-timeout"), std::string::npos);
+}
+
 TEST(HostCli, KernelSubcommands) {
   auto list = parse({"kernel", "list"});
   ASSERT_TRUE(list);

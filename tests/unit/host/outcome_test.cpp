@@ -7,10 +7,11 @@
 namespace kstep::host {
 namespace {
 
-constexpr Outcome kAll[] = {Outcome::kPass,          Outcome::kScenarioFailure, Outcome::kKernelPanic,
-                            Outcome::kGuestHang,     Outcome::kBootFailure,     Outcome::kSchedulerFailure,
-                            Outcome::kProtocolError, Outcome::kUsageError,      Outcome::kInfrastructureError,
-                            Outcome::kInterrupted};
+constexpr Outcome kAll[] = {
+    Outcome::kPass,          Outcome::kScenarioFailure,  Outcome::kKernelPanic,
+    Outcome::kGuestHang,     Outcome::kBootFailure,      Outcome::kSchedulerFailure,
+    Outcome::kProtocolError, Outcome::kUsageError,       Outcome::kInfrastructureError,
+    Outcome::kInterrupted,   Outcome::kKernelUnsupported};
 
 TEST(HostOutcome, ExitCodesAreDistinct) {
   std::set<int> codes;
@@ -35,6 +36,8 @@ TEST(HostOutcome, BisectMapping) {
   }
   EXPECT_EQ(bisect_exit_code(Outcome::kProtocolError), 125);
   EXPECT_EQ(bisect_exit_code(Outcome::kInfrastructureError), 125);
+  // A kernel without sched_ext says nothing about a scheduler regression.
+  EXPECT_EQ(bisect_exit_code(Outcome::kKernelUnsupported), 125);
   // git bisect run aborts on codes above 127: a wrong command line or a
   // Ctrl-C must stop the bisection, not skip every commit.
   EXPECT_GT(bisect_exit_code(Outcome::kUsageError), 127);

@@ -24,8 +24,12 @@ class RecordingControl final : public SessionControl {
   void request_shutdown(const std::string& reason) override { shutdown = reason; }
   void protocol_error(const std::string& what) override { protocol = what; }
   void scenario_failed(const std::string& reason) override { failure = reason; }
+  void scheduler_failed(const std::string& reason) override { scheduler_failure = reason; }
+  void kernel_unsupported(const std::string& reason) override { unsupported = reason; }
 
   std::vector<wire::HostMessage> sent;
+  std::optional<std::string> scheduler_failure;
+  std::optional<std::string> unsupported;
   std::optional<std::string> shutdown;
   std::optional<std::string> protocol;
   std::optional<std::string> failure;
@@ -117,6 +121,106 @@ TEST_F(ScenarioDriverTest, PayloadOutputGoesToFilesNamedSafely) {
   text << out.rdbuf();
   EXPECT_EQ(text.str(), "hello world");
   EXPECT_TRUE(std::filesystem::exists(dir_ / "payloads" / "_._x_y.stderr"));
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in{path};
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+wire::Hello hello_with_sched_ext(bool supported) {
+  wire::Hello hello;
+  hello.set_kernel_release("6.1.0-test");
+  hello.set_uptime_us(2'000'000);
+  hello.mutable_sched_ext()->set_supported(supported);
+  return hello;
+}
+
+TEST_F(ScenarioDriverTest, ASchedulerOnAKernelWithoutSchedExtIsRefusedAtHello) {
+  run_.mutable_scheduler()->set_name("kstep-sched");
+  ScenarioDriver driver{run_, dir_, progress_};
+  driver.on_hello(hello_with_sched_ext(false), control_);
+  EXPECT_TRUE(control_.sent.empty());  // no scenario: it could not run as asked
+  ASSERT_TRUE(control_.unsupported);
+  EXPECT_THAT(*control_.unsupported, HasSubstr("the kernel lacks sched_ext"));
+  EXPECT_THAT(*control_.unsupported, HasSubstr("6.1.0-test"));
+  EXPECT_THAT(*control_.unsupported, HasSubstr("kstep-sched"));
+  EXPECT_TRUE(control_.shutdown);
+}
+
+TEST_F(ScenarioDriverTest, SchedulerOpsNeedSchedExtToo) {
+  run_.mutable_scenario()->mutable_steps(1)->add_ops()->mutable_replace_scheduler()->set_payload("other");
+  ScenarioDriver driver{run_, dir_, progress_};
+  driver.on_hello(hello_with_sched_ext(false), control_);
+  ASSERT_TRUE(control_.unsupported);
+  EXPECT_THAT(*control_.unsupported, HasSubstr("scheduler ops"));
+}
+
+TEST_F(ScenarioDriverTest, WithoutASchedulerNoSchedExtIsFine) {
+  ScenarioDriver driver{run_, dir_, progress_};
+  driver.on_hello(hello_with_sched_ext(false), control_);
+  EXPECT_EQ(control_.sent.size(), 1U);
+  EXPECT_FALSE(control_.unsupported);
+}
+
+TEST_F(ScenarioDriverTest, ASchedulerDetailMakesItASchedulerFailureAndIsNamedFirst) {
+  ScenarioDriver driver{run_, dir_, progress_};
+  driver.on_message(frame("scenario_start { steps: 2 }"), control_);
+  driver.on_message(frame(R"txt(scenario_end { passed: false
+                     details { kind: STARVATION step: 2 cgroup: "web" message: "no progress" }
+                     details { kind: SCHEDULER_STALLED step: 2 message: "runnable task stall" } })txt"),
+                    control_);
+  EXPECT_FALSE(control_.failure);
+  EXPECT_EQ(control_.scheduler_failure, "step 2: SCHEDULER_STALLED: runnable task stall (and 1 more)");
+}
+
+TEST_F(ScenarioDriverTest, SchedulerEventsAreShownRecordedAndTimed) {
+  ScenarioDriver driver{run_, dir_, progress_};
+  driver.on_hello(hello_with_sched_ext(true), control_);
+  driver.on_message(frame(R"txt(scheduler_event { kind: ATTACHED name: "kstep-sched" pid: 42 ops: "kstep"
+                                                   attach_us: 420000 })txt"),
+                    control_);
+  // The kernel disabled it 1 s of guest time after Hello: the host
+  // received the event a few µs after Hello, so the latency it computes is
+  // negative by ~1 s, which proves the guest clock was mapped, not ignored.
+  driver.on_message(frame(R"txt(scheduler_event { kind: DIED name: "kstep-sched" pid: 42 step: 2
+                                                   elapsed_ms: 3100 detail: SCHEDULER_CRASHED
+                                                   message: "scx_bpf_error" kernel_disabled_us: 3000000
+                                                   detected_us: 3004000 })txt"),
+                    control_);
+  EXPECT_FALSE(control_.protocol);
+  EXPECT_THAT(progress_.str(), HasSubstr("scheduler 'kstep-sched' (pid 42) attached (ops kstep) in 0.42 s"));
+  EXPECT_THAT(
+      progress_.str(),
+      HasSubstr("scheduler 'kstep-sched' (pid 42) SCHEDULER_CRASHED, step 2 at 3.10 s: scx_bpf_error"));
+  ASSERT_EQ(driver.scheduler_events().size(), 2U);
+  EXPECT_FALSE(driver.scheduler_events()[0].host_latency);
+  ASSERT_TRUE(driver.scheduler_events()[1].host_latency);
+  EXPECT_LT(driver.scheduler_events()[1].host_latency->count(), -900'000);
+  const auto events = read_file(dir_ / "scheduler-events.txt");
+  EXPECT_THAT(events, HasSubstr("kind: ATTACHED"));
+  EXPECT_THAT(events, HasSubstr("host_latency_us: "));
+}
+
+TEST_F(ScenarioDriverTest, SchedulerOutputGoesToItsFilesAndIsEchoedByWholeLines) {
+  ScenarioDriver driver{run_, dir_, progress_};
+  driver.on_message(frame(R"txt(payload_output { id: "kstep-sched" scheduler: true stream: STDOUT
+                                                  data: "kstep-sched: att" })txt"),
+                    control_);
+  EXPECT_THAT(progress_.str(), ::testing::Not(HasSubstr("att")));
+  driver.on_message(frame(R"txt(payload_output { id: "kstep-sched" scheduler: true stream: STDOUT
+                                                  data: "ached mode=global\nsecond\n" })txt"),
+                    control_);
+  driver.on_message(frame(R"txt(payload_output { id: "kstep-sched" scheduler: true stream: STDERR
+                                                  data: "state=enabled\n" })txt"),
+                    control_);
+  EXPECT_THAT(progress_.str(),
+              HasSubstr("[kstep-sched] kstep-sched: attached mode=global\n[kstep-sched] second\n"));
+  EXPECT_EQ(read_file(dir_ / "scheduler.stdout"), "kstep-sched: attached mode=global\nsecond\n");
+  EXPECT_EQ(read_file(dir_ / "scheduler.stderr"), "state=enabled\n");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "payloads"));
 }
 
 }  // namespace
