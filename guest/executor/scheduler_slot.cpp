@@ -26,6 +26,7 @@ Result<void> SchedulerSlot::attach(const SchedulerRequest& request, std::uint32_
   }
   Result<std::unique_ptr<Scheduler>> attached =
       launcher_ != nullptr ? launcher_->attach(request) : fail("this agent cannot run sched_ext schedulers");
+  attach_failed_ = !attached;
   if (!attached) {
     auto event = event_of(wire::SchedulerEvent::ATTACH_FAILED, request.name, step);
     event.set_detail(wire::Detail::SCHEDULER_ATTACH_FAILED);

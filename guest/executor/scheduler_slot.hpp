@@ -35,6 +35,11 @@ class SchedulerSlot {
   // The death seen by a liveness check, until the executor took it.
   [[nodiscard]] const std::optional<SchedulerDeath>& death() const noexcept { return death_; }
   [[nodiscard]] const std::string& dead_name() const noexcept { return dead_name_; }
+  // Whether the last attach failed in the launcher (the ATTACH_FAILED event
+  // was sent): the executor then reports the failed op as
+  // SCHEDULER_ATTACH_FAILED, as it does for the scenario's scheduler, and
+  // not as a plain step failure.
+  [[nodiscard]] bool attach_failed() const noexcept { return attach_failed_; }
 
   [[nodiscard]] Result<void> attach(const SchedulerRequest& request, std::uint32_t step);
   // A clean detach of the attached scheduler.
@@ -58,6 +63,7 @@ class SchedulerSlot {
   std::unique_ptr<Scheduler> scheduler_;
   std::optional<SchedulerDeath> death_;
   std::string dead_name_;
+  bool attach_failed_ = false;
 };
 
 }  // namespace kstep::guest

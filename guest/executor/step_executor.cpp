@@ -240,6 +240,11 @@ bool ScenarioRun::run_step(int index) {
   if (!body) {
     if (scheduler_.death()) {
       report_death(details, number, fmt::format("during {}", step_label(step, number)));
+    } else if (scheduler_.attach_failed()) {
+      // The op stopped at the failed attach: that is what the body's error says.
+      details.push_back(make_detail(wire::Detail::SCHEDULER_ATTACH_FAILED, number, {},
+                                    fmt::format("{}: {}", step_label(step, number), body.error().message),
+                                    elapsed_u32()));
     } else {
       add_failure(details, number, fmt::format("{}: {}", step_label(step, number), body.error().message));
     }

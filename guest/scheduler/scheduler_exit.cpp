@@ -74,8 +74,8 @@ wire::Detail::Kind kind_of_reason(std::string_view reason) {
 std::string describe_process_end(const ProcessEnd& end) {
   if (end.signal != 0) {
     const char* name = ::sigabbrev_np(end.signal);
-    return name != nullptr ? fmt::format("killed by SIG{}", name)
-                           : fmt::format("killed by signal {}", end.signal);
+    return name != nullptr ? fmt::format("was killed by SIG{}", name)
+                           : fmt::format("was killed by signal {}", end.signal);
   }
   return fmt::format("exited with code {}", end.exit_code);
 }

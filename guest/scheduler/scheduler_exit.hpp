@@ -49,7 +49,8 @@ struct SchedulerDeath {
 // SCHEDULER_STALLED, _EXITED, _CRASHED or _DIED_UNKNOWN for a REASON.
 [[nodiscard]] wire::Detail::Kind kind_of_reason(std::string_view reason);
 
-// "exited with code 1", "killed by SIGSEGV".
+// "exited with code 1", "was killed by SIGSEGV": a predicate for "it ..."
+// and "the scheduler process ...".
 [[nodiscard]] std::string describe_process_end(const ProcessEnd& end);
 
 [[nodiscard]] SchedulerDeath classify_death(const std::optional<KernelDisable>& disable,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,8 +32,9 @@ struct FakeSchedulerRecord {
 
 class FakeScheduler final : public Scheduler {
  public:
-  FakeScheduler(FakeClock& clock, FakeSchedulerPlan plan, FakeSchedulerRecord& record, pid_t pid)
-      : clock_(clock), plan_(std::move(plan)), record_(record), pid_(pid) {}
+  FakeScheduler(FakeClock& clock, FakeSchedulerPlan plan, FakeSchedulerRecord& record, pid_t pid,
+                std::function<void()> on_detach)
+      : clock_(clock), plan_(std::move(plan)), record_(record), pid_(pid), on_detach_(std::move(on_detach)) {}
 
   [[nodiscard]] pid_t pid() const override { return pid_; }
   [[nodiscard]] const SchedulerRequest& request() const override { return record_.request; }
@@ -62,6 +64,9 @@ class FakeScheduler final : public Scheduler {
 
   Result<void> detach() override {
     record_.detached_at = clock_.now();
+    if (on_detach_) {
+      on_detach_();
+    }
     if (plan_.detach_fails) {
       return fail("it ignored SIGTERM");
     }
@@ -73,6 +78,7 @@ class FakeScheduler final : public Scheduler {
   FakeSchedulerPlan plan_;
   FakeSchedulerRecord& record_;
   pid_t pid_;
+  std::function<void()> on_detach_;
 };
 
 class FakeSchedulerLauncher final : public SchedulerLauncher {
@@ -85,6 +91,8 @@ class FakeSchedulerLauncher final : public SchedulerLauncher {
   // One per attach that succeeded, in order (stable: deque-like growth is
   // avoided by reserving).
   std::vector<std::unique_ptr<FakeSchedulerRecord>> attached;
+  // Called at each detach: a window into the run at that moment.
+  std::function<void()> on_detach;
 
   Result<std::unique_ptr<Scheduler>> attach(const SchedulerRequest& request) override {
     FakeSchedulerPlan plan = next_ < plans.size() ? plans[next_] : FakeSchedulerPlan{};
@@ -95,8 +103,12 @@ class FakeSchedulerLauncher final : public SchedulerLauncher {
     auto record = std::make_unique<FakeSchedulerRecord>();
     record->request = request;
     record->attached_at = clock_.now();
-    auto scheduler =
-        std::make_unique<FakeScheduler>(clock_, plan, *record, static_cast<pid_t>(1000 + attached.size()));
+    auto scheduler = std::make_unique<FakeScheduler>(clock_, plan, *record,
+                                                     static_cast<pid_t>(1000 + attached.size()), [this] {
+                                                       if (on_detach) {
+                                                         on_detach();
+                                                       }
+                                                     });
     attached.push_back(std::move(record));
     return std::unique_ptr<Scheduler>{std::move(scheduler)};
   }
