@@ -40,6 +40,11 @@ class Scheduler {
   // alive at the deadline. A deadline in the past checks without waiting.
   // Once dead, it returns the same death at once.
   [[nodiscard]] virtual std::optional<SchedulerDeath> wait_for_death(ExecutorClock::TimePoint deadline) = 0;
+  // After a death: waits up to `budget` for the process to end on its own
+  // and returns the death again, now with how the process ended (or that it
+  // still runs; destroying the Scheduler then kills it). wait_for_death does
+  // not wait for that, so that the death is reported at once.
+  [[nodiscard]] virtual SchedulerDeath settle_death(std::chrono::milliseconds budget) = 0;
   // A clean detach: SIGTERM, wait for the kernel's "disabled" and the exit,
   // reap. An error if it had died before (wait_for_death tells how) or
   // would not go.

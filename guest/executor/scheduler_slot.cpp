@@ -98,10 +98,20 @@ bool SchedulerSlot::died_before(ExecutorClock::TimePoint deadline, std::uint32_t
   event.set_kernel_disabled_us(death_->kernel_disabled_us);
   event.set_detected_us(death_->detected_us);
   send(std::move(event));
-  // A dead scheduler is gone from the slot: ops that need one fail, and
-  // its process is reaped now.
-  scheduler_.reset();
+  // A dead scheduler is gone from the slot: ops that need one fail. Its
+  // process is let go in settle_death.
+  dead_ = std::move(scheduler_);
   return true;
+}
+
+void SchedulerSlot::settle_death(std::chrono::milliseconds budget) {
+  if (!dead_) {
+    return;
+  }
+  if (death_) {
+    death_ = dead_->settle_death(budget);
+  }
+  dead_.reset();
 }
 
 }  // namespace kstep::guest

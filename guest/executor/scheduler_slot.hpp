@@ -51,6 +51,10 @@ class SchedulerSlot {
   // returns true when it died (then death() tells how and the DIED event is
   // sent). Without a scheduler it returns false at once: the caller sleeps.
   [[nodiscard]] bool died_before(ExecutorClock::TimePoint deadline, std::uint32_t step);
+  // After a death (once the workers are killed): waits up to `budget` for
+  // the dead scheduler's process to end, adds how it ended to death(), and
+  // lets the process go (killed if it still runs).
+  void settle_death(std::chrono::milliseconds budget);
 
  private:
   [[nodiscard]] wire::SchedulerEvent event_of(wire::SchedulerEvent::Kind kind, const std::string& name,
@@ -61,6 +65,7 @@ class SchedulerSlot {
   FrameEmitter* frames_;
   std::function<std::uint64_t()> elapsed_ms_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<Scheduler> dead_;  // until settle_death
   std::optional<SchedulerDeath> death_;
   std::string dead_name_;
   bool attach_failed_ = false;

@@ -18,6 +18,10 @@
 namespace kstep::guest {
 namespace {
 
+// After a scheduler's death, how long its process may take to exit on its
+// own before the detail is written without its exit status.
+constexpr std::chrono::milliseconds kSettleBudget{500};
+
 // Turns an exception from below (a protobuf or allocation failure, a
 // throwing fake) into an error of the phase it interrupted.
 template <class Body>
@@ -335,6 +339,9 @@ bool ScenarioRun::scheduler_alive(std::uint32_t step, std::string_view when) {
 void ScenarioRun::report_death(std::vector<wire::Detail>& details, std::uint32_t step,
                                std::string_view when) {
   state_.kill_workers();
+  // The loader may take its polling interval to notice; the detail says how
+  // it ended when it does within this.
+  scheduler_.settle_death(kSettleBudget);
   const auto& death = *scheduler_.death();
   const char* what = death.kind == wire::Detail::SCHEDULER_CRASHED   ? "crashed"
                      : death.kind == wire::Detail::SCHEDULER_EXITED  ? "exited"

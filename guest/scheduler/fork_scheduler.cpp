@@ -29,6 +29,8 @@ using namespace std::chrono_literals;
 // record after the process exited, the exit after the kernel's disable)
 // before classifying with what there is.
 constexpr auto kGatherBudget = 1000ms;
+// How long an error's message line may trail its "disabled" line.
+constexpr auto kMessageWait = 20ms;
 // A scheduler asked to detach (SIGTERM) gets this long before SIGKILL.
 constexpr auto kDetachGrace = 5000ms;
 // After the exit, how long the kernel may take to report "disabled".
@@ -95,16 +97,14 @@ bool is_verifier_rejection(const std::string& stderr_tail) {
 class ForkScheduler final : public Scheduler {
  public:
   ForkScheduler(SchedulerRequest request, std::unique_ptr<Payload> process, UniqueFd pidfd, KmsgWatch kmsg,
-                std::filesystem::path sched_ext_dir, std::string ops, std::chrono::microseconds attach_time,
-                std::optional<std::int64_t> kmsg_offset_us)
+                std::filesystem::path sched_ext_dir, std::string ops, std::chrono::microseconds attach_time)
       : request_(std::move(request)),
         process_(std::move(process)),
         pidfd_(std::move(pidfd)),
         kmsg_(std::move(kmsg)),
         dir_(std::move(sched_ext_dir)),
         ops_(std::move(ops)),
-        attach_time_(attach_time),
-        kmsg_offset_us_(kmsg_offset_us) {}
+        attach_time_(attach_time) {}
 
   ForkScheduler(const ForkScheduler&) = delete;
   ForkScheduler& operator=(const ForkScheduler&) = delete;
@@ -184,41 +184,78 @@ class ForkScheduler final : public Scheduler {
  private:
   bool pidfd_readable() const { return readable(pidfd_.get()); }
 
+  // Keeps sched_ext's records only: a chatty kernel must not grow this for
+  // the whole scenario.
   void collect_kmsg() {
-    auto records = kmsg_.drain();
-    records_.insert(records_.end(), std::make_move_iterator(records.begin()),
-                    std::make_move_iterator(records.end()));
+    for (auto& record : kmsg_.drain()) {
+      if (record.text.starts_with("sched_ext: ")) {
+        records_.push_back(std::move(record));
+      }
+    }
   }
 
   bool disable_logged() const { return find_kernel_disable(records_).has_value(); }
 
-  // Waits (bounded) for the kernel's record and the process's exit, then
-  // classifies what it has.
+  // Classifies the death from the kernel's record, waiting (bounded) for it
+  // only when the process went first. The process's own exit is not waited
+  // for: a loader may take its polling interval to notice, and the death is
+  // reported at once; settle_death() adds the exit later.
   SchedulerDeath gather(std::uint64_t detected_us) {
     std::array<pollfd, 2> fds{pollfd{pidfd_.get(), POLLIN, 0}, pollfd{kmsg_.fd(), POLLIN, 0}};
     const auto end = Clock::now() + kGatherBudget;
-    while ((!pidfd_readable() || !disable_logged()) && Clock::now() < end) {
+    while (!disable_logged() && Clock::now() < end) {
       (void)poll_until(fds, end, kStatePoll);
       collect_kmsg();
     }
-    std::optional<ProcessEnd> process_end;
+    // An error's message follows its "disabled" line at once.
+    const auto message_end = Clock::now() + kMessageWait;
+    for (auto disable = find_kernel_disable(records_);
+         disable && disable->message.empty() &&
+         kind_of_reason(disable->reason) != wire::Detail::SCHEDULER_EXITED && Clock::now() < message_end;
+         disable = find_kernel_disable(records_)) {
+      (void)poll_until(fds, message_end, kStatePoll);
+      collect_kmsg();
+    }
     if (pidfd_readable()) {
-      if (auto report = process_->wait(kReportBudget)) {
-        process_end = end_of(*report);
-      }
+      reap();
     }
-    auto disable = find_kernel_disable(records_);
-    auto death = classify_death(disable, process_end);
+    auto death = classify_death(find_kernel_disable(records_), process_end_);
     death.detected_us = detected_us;
-    if (disable && kmsg_offset_us_) {
-      death.kernel_disabled_us =
-          static_cast<std::uint64_t>(static_cast<std::int64_t>(disable->timestamp_us) - *kmsg_offset_us_);
-    } else if (!kmsg_offset_us_) {
-      death.kernel_disabled_us = 0;  // not on the monotonic clock: unknown
-    }
     return death;
   }
 
+  void reap() {
+    if (process_end_) {
+      return;
+    }
+    if (auto report = process_->wait(kReportBudget)) {
+      process_end_ = end_of(*report);
+    }
+  }
+
+ public:
+  SchedulerDeath settle_death(std::chrono::milliseconds budget) override {
+    if (!death_) {
+      return SchedulerDeath{};
+    }
+    if (!process_end_) {
+      std::array<pollfd, 2> fds{pollfd{pidfd_.get(), POLLIN, 0}, pollfd{pidfd_.get(), POLLIN, 0}};
+      const auto end = Clock::now() + budget;
+      while (!pidfd_readable() && Clock::now() < end) {
+        (void)poll_until(fds, end, budget);
+      }
+      if (pidfd_readable()) {
+        reap();
+      }
+      collect_kmsg();
+      auto settled = classify_death(find_kernel_disable(records_), process_end_);
+      settled.detected_us = death_->detected_us;
+      death_ = std::move(settled);
+    }
+    return *death_;
+  }
+
+ private:
   SchedulerRequest request_;
   std::unique_ptr<Payload> process_;
   UniqueFd pidfd_;
@@ -226,8 +263,8 @@ class ForkScheduler final : public Scheduler {
   std::filesystem::path dir_;
   std::string ops_;
   std::chrono::microseconds attach_time_;
-  std::optional<std::int64_t> kmsg_offset_us_;
-  std::vector<KmsgRecord> records_;
+  std::vector<KmsgRecord> records_;  // sched_ext's, since the attach
+  std::optional<ProcessEnd> process_end_;
   std::optional<SchedulerDeath> death_;
   bool detached_ = false;
 };
@@ -241,30 +278,6 @@ std::uint64_t monotonic_us() noexcept {
          static_cast<std::uint64_t>(now.tv_nsec) / 1000U;
 }
 
-Result<std::int64_t> calibrate_kmsg_clock(const std::filesystem::path& kmsg) {
-  auto watch = KmsgWatch::open(kmsg);
-  if (!watch) {
-    return Unexpected{std::move(watch).error()};
-  }
-  UniqueFd writer{::open(kmsg.c_str(), O_WRONLY | O_CLOEXEC)};
-  if (!writer) {
-    return fail("opening {} for writing: {}", kmsg.string(), std::strerror(errno));
-  }
-  const std::string marker = fmt::format("kstep-init: clock calibration {}\n", ::getpid());
-  const std::uint64_t before = monotonic_us();
-  if (::write(writer.get(), marker.data(), marker.size()) != static_cast<ssize_t>(marker.size())) {
-    return fail("writing to {}: {}", kmsg.string(), std::strerror(errno));
-  }
-  const std::uint64_t after = monotonic_us();
-  const std::string_view wanted{marker.data(), marker.size() - 1};
-  for (const auto& record : watch->drain()) {
-    if (record.text.find(wanted) != std::string::npos) {
-      return static_cast<std::int64_t>(record.timestamp_us) - static_cast<std::int64_t>((before + after) / 2);
-    }
-  }
-  return fail("the calibration marker did not come back from {}", kmsg.string());
-}
-
 Result<std::unique_ptr<Scheduler>> ForkSchedulerLauncher::attach(const SchedulerRequest& request) {
   const auto dir = paths_.sys_root / "kernel" / "sched_ext";
   std::error_code ec;
@@ -274,12 +287,6 @@ Result<std::unique_ptr<Scheduler>> ForkSchedulerLauncher::attach(const Scheduler
   }
   if (const auto state = read_state(dir); state != "disabled") {
     return fail("another sched_ext scheduler is attached (state {}, ops '{}')", state, read_ops(dir));
-  }
-  if (!calibrated_) {
-    calibrated_ = true;
-    if (auto offset = calibrate_kmsg_clock(paths_.kmsg)) {
-      kmsg_offset_us_ = *offset;
-    }
   }
   auto kmsg = KmsgWatch::open(paths_.kmsg);
   if (!kmsg) {
@@ -309,9 +316,9 @@ Result<std::unique_ptr<Scheduler>> ForkSchedulerLauncher::attach(const Scheduler
       if (auto ops = read_ops(dir); !ops.empty()) {
         const auto attach_time =
             std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-        return std::unique_ptr<Scheduler>{
-            std::make_unique<ForkScheduler>(request, std::move(*process), std::move(pidfd), std::move(*kmsg),
-                                            dir, std::move(ops), attach_time, kmsg_offset_us_)};
+        return std::unique_ptr<Scheduler>{std::make_unique<ForkScheduler>(request, std::move(*process),
+                                                                          std::move(pidfd), std::move(*kmsg),
+                                                                          dir, std::move(ops), attach_time)};
       }
     }
     if (exited) {

@@ -9,9 +9,11 @@
 // Liveness waits on three things at once, so a death ends a hold at once:
 // the process's pidfd (it exited), /dev/kmsg (the kernel logged the
 // disable, which it always does) and, every kStatePoll, the state file
-// (disabling or disabled). Death detection then gathers the kernel's
-// record and the process's exit for a bounded time and classifies them
-// (scheduler_exit.hpp).
+// (disabling or disabled). Death detection then classifies the death from
+// the kernel's record (scheduler_exit.hpp) without waiting for the process
+// to exit, so the death is reported at once. The state file says
+// "disabling" as the kernel starts to disable; the kernel logs its
+// "disabled" line only when done, which can be tens of ms later under TCG.
 #pragma once
 
 #include <chrono>
@@ -44,19 +46,10 @@ class ForkSchedulerLauncher final : public SchedulerLauncher {
  private:
   PayloadLauncher& processes_;
   SchedExtPaths paths_;
-  // kmsg timestamps minus CLOCK_MONOTONIC, measured once (see
-  // calibrate_kmsg_clock); nullopt until then or if it failed.
-  std::optional<std::int64_t> kmsg_offset_us_;
-  bool calibrated_ = false;
 };
 
-// CLOCK_MONOTONIC in µs.
+// CLOCK_MONOTONIC in µs: the clock of SchedulerDeath::detected_us, shared
+// with bpf_ktime_get_ns() in BPF schedulers.
 [[nodiscard]] std::uint64_t monotonic_us() noexcept;
-
-// Writes a marker to `kmsg` and reads back its timestamp: the offset of the
-// kernel log's clock (local_clock) from CLOCK_MONOTONIC, in µs, to within
-// the write's own duration. Lets kernel_disabled_us and detected_us share
-// one clock.
-[[nodiscard]] Result<std::int64_t> calibrate_kmsg_clock(const std::filesystem::path& kmsg);
 
 }  // namespace kstep::guest

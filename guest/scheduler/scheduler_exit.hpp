@@ -39,8 +39,8 @@ struct ProcessEnd {
 struct SchedulerDeath {
   wire::Detail::Kind kind = wire::Detail::SCHEDULER_DIED_UNKNOWN;
   std::string message;
-  std::uint64_t kernel_disabled_us = 0;  // 0 without a kernel record
-  std::uint64_t detected_us = 0;         // when the agent saw it (CLOCK_MONOTONIC)
+  std::uint64_t kernel_disabled_us = 0;  // the kernel log's clock, µs since boot; 0 without a record
+  std::uint64_t detected_us = 0;         // CLOCK_MONOTONIC µs when the agent saw it
 };
 
 // The last disable in `records` (lines that are not sched_ext's are skipped).

@@ -91,8 +91,7 @@ bool ScenarioDriver::needs_sched_ext() const {
 }
 
 void ScenarioDriver::on_hello(const wire::Hello& hello, SessionControl& control) {
-  host_at_hello_ = std::chrono::steady_clock::now();
-  guest_uptime_at_hello_us_ = hello.uptime_us();
+  hello_at_.emplace(hello.uptime_us(), std::chrono::steady_clock::now());
   if (needs_sched_ext() && !hello.sched_ext().supported()) {
     const std::string what = run_.has_scheduler() ? fmt::format("scheduler '{}'", run_.scheduler().name())
                                                   : std::string{"the scenario's scheduler ops"};
@@ -197,20 +196,12 @@ void ScenarioDriver::echo_scheduler_output(const wire::PayloadOutput& output) {
 
 void ScenarioDriver::on_scheduler_event(const wire::SchedulerEvent& event) {
   ReceivedSchedulerEvent received{event, std::nullopt};
-  if (event.kind() == wire::SchedulerEvent::DIED && event.kernel_disabled_us() != 0 &&
-      guest_uptime_at_hello_us_ != 0) {
-    const auto host_now = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - host_at_hello_);
-    const auto guest_then = std::chrono::microseconds{static_cast<std::int64_t>(event.kernel_disabled_us()) -
-                                                      static_cast<std::int64_t>(guest_uptime_at_hello_us_)};
-    received.host_latency = host_now - guest_then;
+  if (hello_at_) {
+    const auto since_hello = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - hello_at_->second);
+    received.received_guest_us = hello_at_->first + static_cast<std::uint64_t>(since_hello.count());
   }
-  std::string line = describe_scheduler_event(event);
-  if (received.host_latency) {
-    line += fmt::format(" (detected {:.1f} ms after the kernel disabled it)",
-                        static_cast<double>(received.host_latency->count()) / 1000.0);
-  }
-  *progress_ << line << '\n' << std::flush;
+  *progress_ << describe_scheduler_event(event) << '\n' << std::flush;
   if (!events_file_.is_open()) {
     events_file_.open(run_dir_ / "scheduler-events.txt", std::ios::app);
   }
@@ -218,11 +209,7 @@ void ScenarioDriver::on_scheduler_event(const wire::SchedulerEvent& event) {
   google::protobuf::TextFormat::Printer printer;
   printer.SetSingleLineMode(true);
   printer.PrintToString(event, &text);
-  events_file_ << text;
-  if (received.host_latency) {
-    events_file_ << " host_latency_us: " << received.host_latency->count();
-  }
-  events_file_ << '\n' << std::flush;
+  events_file_ << text << '\n' << std::flush;
   scheduler_events_.push_back(std::move(received));
 }
 

@@ -29,11 +29,12 @@ namespace kstep::host {
 // A scheduler event as the host received it.
 struct ReceivedSchedulerEvent {
   wire::SchedulerEvent event;
-  // DIED: from the kernel disabling the scheduler to this host receiving the
-  // event. The guest's clock is mapped onto the host's at Hello (its uptime
-  // then against the host's receive time), so the figure includes the
-  // transport both ways and is as exact as Hello's own transit is short.
-  std::optional<std::chrono::microseconds> host_latency;
+  // When this host received it, on the guest's CLOCK_MONOTONIC: the host's
+  // receive time mapped through Hello (the guest's uptime then against the
+  // host's receive time; the two clocks tick together, QEMU's clock devices
+  // follow the host's). Comparable with detected_us and with a scheduler's
+  // own bpf_ktime_get_ns(). nullopt before Hello.
+  std::optional<std::uint64_t> received_guest_us;
 };
 
 class ScenarioDriver final : public GuestDriver {
@@ -66,9 +67,8 @@ class ScenarioDriver final : public GuestDriver {
   std::map<std::string, std::string> partial_lines_;  // scheduler output not yet ended by '\n'
   std::vector<ReceivedSchedulerEvent> scheduler_events_;
   std::ofstream events_file_;
-  // The guest's CLOCK_BOOTTIME at Hello and this host's clock when Hello came.
-  std::uint64_t guest_uptime_at_hello_us_ = 0;
-  std::chrono::steady_clock::time_point host_at_hello_{};
+  // The guest's uptime in Hello and this host's clock when Hello came.
+  std::optional<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> hello_at_;
 };
 
 // The Detail kinds that say the scheduler failed (not the workload).

@@ -59,6 +59,9 @@ volatile u64 attach_ns;
 /* Each injected fault fires once: the kernel ignores later exits anyway. */
 volatile u32 error_fired;
 volatile u32 exit_fired;
+/* CLOCK_MONOTONIC (ns) when an injected error or exit fired: the moment the
+ * kernel starts disabling the scheduler, for kstep's detection latency. */
+volatile u64 fault_at_ns;
 volatile u32 timer_armed;
 
 struct kstep_exit_info exit_info;
@@ -92,11 +95,13 @@ static void check_faults(u64 now)
 
   if (past(ms, now) && !error_fired) {
     error_fired = 1;
+    fault_at_ns = bpf_ktime_get_ns();
     scx_bpf_error("kstep-sched: injected error after %llu ms", ms);
   }
   ms = exit_after_ms;
   if (past(ms, now) && !exit_fired) {
     exit_fired = 1;
+    fault_at_ns = bpf_ktime_get_ns();
     scx_bpf_exit(0, "kstep-sched: injected exit after %llu ms", ms);
   }
 }

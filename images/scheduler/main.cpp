@@ -3,7 +3,8 @@
 // Contract with kstep's guest agent and tests:
 //   stdout  "kstep-sched: attached mode=<mode>" once attached (flushed), then
 //           "kstep-sched: exited kind=<n> reason=<...> msg=<...>" when the BPF
-//           side exits, or "kstep-sched: detached signal=<n>" on SIGINT/SIGTERM;
+//           side exits (then "kstep-sched: fault_at_us=<CLOCK_MONOTONIC>" after
+//           an injected error or exit), or "kstep-sched: detached signal=<n>" on SIGINT/SIGTERM;
 //   stderr  diagnostics, libbpf messages (the verifier log on rejection);
 //   exit    0 detached by signal or clean BPF exit, 1 load/attach failure or
 //           BPF error exit, 2 bad command line.
@@ -106,6 +107,10 @@ int run(const SchedOptions& options) {
   }
   const ExitRecord exit = *sched->exit_record();
   fmt::print(stdout, "kstep-sched: exited kind={} reason={} msg={}\n", exit.kind, exit.reason, exit.msg);
+  if (counters.fault_at_ns != 0) {
+    // CLOCK_MONOTONIC, like the agent's detected_us: the benchmark's origin.
+    fmt::print(stdout, "kstep-sched: fault_at_us={}\n", counters.fault_at_ns / 1000);
+  }
   std::fflush(stdout);
   return exit.kind < kExitKindError ? kExitOk : kExitFailure;
 }

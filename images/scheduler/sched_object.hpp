@@ -39,6 +39,7 @@ struct Counters {
   std::uint64_t shared = 0;
   std::uint64_t stalled = 0;
   std::uint64_t ticks = 0;
+  std::uint64_t fault_at_ns = 0;  // CLOCK_MONOTONIC of an injected error or exit, 0 if none
 };
 
 class SchedObject {

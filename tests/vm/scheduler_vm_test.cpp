@@ -93,7 +93,11 @@ TEST_F(SchedulerVm, AnInjectedErrorIsACrashAttributedToItsStepAndEndsTheHold) {
   EXPECT_TRUE(contains(result.output, "injected error after 1500 ms")) << result.output;
   EXPECT_TRUE(contains(file("reports.txt"), "kind: SCHEDULER_CRASHED")) << file("reports.txt");
   expect_hold_cut_short();
-  EXPECT_TRUE(contains(file("result.txt"), "scheduler_death=SCHEDULER_CRASHED")) << file("result.txt");
+  const auto result_txt = file("result.txt");
+  EXPECT_TRUE(contains(result_txt, "scheduler_death=SCHEDULER_CRASHED")) << result_txt;
+  EXPECT_TRUE(contains(result_txt, "scheduler_detected_guest_us=")) << result_txt;
+  // kstep-sched says when it raised the error, on the same clock.
+  EXPECT_TRUE(contains(file("scheduler.stdout"), "kstep-sched: fault_at_us=")) << file("scheduler.stdout");
 }
 
 TEST_F(SchedulerVm, ADispatchStallIsEjectedByTheWatchdogAndReportedAsAStall) {

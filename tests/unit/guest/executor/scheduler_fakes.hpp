@@ -28,6 +28,7 @@ struct FakeSchedulerRecord {
   ExecutorClock::TimePoint attached_at{};
   std::optional<ExecutorClock::TimePoint> detached_at;
   std::optional<ExecutorClock::TimePoint> died_seen_at;  // when wait_for_death returned the death
+  bool settled = false;                                  // settle_death was called
 };
 
 class FakeScheduler final : public Scheduler {
@@ -60,6 +61,12 @@ class FakeScheduler final : public Scheduler {
       clock_.sleep_until(deadline);
     }
     return std::nullopt;
+  }
+
+  // The fake's process ends with the death: its message is final.
+  SchedulerDeath settle_death(std::chrono::milliseconds /*budget*/) override {
+    record_.settled = true;
+    return plan_.death;
   }
 
   Result<void> detach() override {

@@ -174,6 +174,8 @@ TEST_F(StepExecutorScheduler, ADeathEndsTheHoldAtOnceAfterKillingEveryWorker) {
   EXPECT_FALSE(end.passed());
   ASSERT_TRUE(schedulers.attached.at(0)->died_seen_at.has_value());
   EXPECT_EQ(ms_since_start(*schedulers.attached[0]->died_seen_at), 3000);
+  // Its exit was asked for (settle_death) before the detail was written.
+  EXPECT_TRUE(schedulers.attached[0]->settled);
   EXPECT_FALSE(schedulers.attached[0]->detached_at.has_value());  // dead: nothing to detach
 
   ASSERT_EQ(end.details_size(), 1) << end.DebugString();
