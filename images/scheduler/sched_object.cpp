@@ -140,7 +140,7 @@ std::optional<ExitRecord> SchedObject::exit_record() const {
 
 Counters SchedObject::counters() const {
   const auto& bss = *skel_->bss;
-  return Counters{bss.nr_enqueued, bss.nr_dispatched, bss.nr_local, bss.nr_shared,
+  return Counters{bss.nr_enqueued, bss.nr_dispatched, bss.nr_local,   bss.nr_shared,
                   bss.nr_stalled,  bss.nr_ticks,      bss.fault_at_ns};
 }
 
