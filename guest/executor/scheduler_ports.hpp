@@ -7,6 +7,8 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +42,10 @@ class Scheduler {
   // alive at the deadline. A deadline in the past checks without waiting.
   // Once dead, it returns the same death at once.
   [[nodiscard]] virtual std::optional<SchedulerDeath> wait_for_death(ExecutorClock::TimePoint deadline) = 0;
+  // Called by wait_for_death the moment it sees the scheduler stop (with
+  // CLOCK_MONOTONIC µs then), before it waits for the kernel's reason, which
+  // the kernel logs only once it has finished disabling the scheduler.
+  virtual void set_on_detected(std::function<void(std::uint64_t detected_us)> callback) = 0;
   // After a death: waits up to `budget` for the process to end on its own
   // and returns the death again, now with how the process ended (or that it
   // still runs; destroying the Scheduler then kills it). wait_for_death does

@@ -84,6 +84,14 @@ bool SchedulerSlot::died_before(ExecutorClock::TimePoint deadline, std::uint32_t
   if (!scheduler_) {
     return false;
   }
+  // The host hears of the stop at once; the reason follows with DIED.
+  scheduler_->set_on_detected([this, step](std::uint64_t detected_us) {
+    auto stopped = event_of(wire::SchedulerEvent::STOPPED, scheduler_->request().name, step);
+    stopped.set_pid(scheduler_->pid());
+    stopped.set_ops(scheduler_->ops());
+    stopped.set_detected_us(detected_us);
+    send(std::move(stopped));
+  });
   auto death = scheduler_->wait_for_death(deadline);
   if (!death) {
     return false;

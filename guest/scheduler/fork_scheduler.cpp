@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -118,6 +119,9 @@ class ForkScheduler final : public Scheduler {
   [[nodiscard]] const SchedulerRequest& request() const override { return request_; }
   [[nodiscard]] std::string ops() const override { return ops_; }
   [[nodiscard]] std::chrono::microseconds attach_time() const override { return attach_time_; }
+  void set_on_detected(std::function<void(std::uint64_t)> callback) override {
+    on_detected_ = std::move(callback);
+  }
 
   std::optional<SchedulerDeath> wait_for_death(ExecutorClock::TimePoint deadline) override {
     if (death_ || detached_) {
@@ -129,7 +133,11 @@ class ForkScheduler final : public Scheduler {
       const bool exited = pidfd_readable();
       collect_kmsg();
       if (exited || read_state(dir_) != "enabled" || disable_logged()) {
-        death_ = gather(monotonic_us());
+        const std::uint64_t detected_us = monotonic_us();
+        if (on_detected_) {
+          on_detected_(detected_us);
+        }
+        death_ = gather(detected_us);
         return death_;
       }
       if (Clock::now() >= deadline) {
@@ -265,6 +273,7 @@ class ForkScheduler final : public Scheduler {
   std::chrono::microseconds attach_time_;
   std::vector<KmsgRecord> records_;  // sched_ext's, since the attach
   std::optional<ProcessEnd> process_end_;
+  std::function<void(std::uint64_t)> on_detected_;
   std::optional<SchedulerDeath> death_;
   bool detached_ = false;
 };

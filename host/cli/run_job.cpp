@@ -58,14 +58,15 @@ std::vector<std::pair<std::string, std::string>> scheduler_figures(const Scenari
     if (event.kind() == wire::SchedulerEvent::ATTACHED && event.attach_us() != 0) {
       figures.emplace_back("scheduler_attach_us", std::to_string(event.attach_us()));
     }
-    if (event.kind() == wire::SchedulerEvent::DIED) {
-      figures.emplace_back("scheduler_death", wire::Detail::Kind_Name(event.detail()));
-      // Both on the guest's CLOCK_MONOTONIC, like a scheduler's own
-      // bpf_ktime_get_ns(): the benchmark's crash detection latency.
+    // STOPPED comes first, at detection; DIED when the kernel gave its reason.
+    if (event.kind() == wire::SchedulerEvent::STOPPED || event.kind() == wire::SchedulerEvent::DIED) {
       figures.emplace_back("scheduler_detected_guest_us", std::to_string(event.detected_us()));
       if (received.received_guest_us) {
         figures.emplace_back("scheduler_received_guest_us", std::to_string(*received.received_guest_us));
       }
+    }
+    if (event.kind() == wire::SchedulerEvent::DIED) {
+      figures.emplace_back("scheduler_death", wire::Detail::Kind_Name(event.detail()));
     }
   }
   // The first of each: a replaced scheduler's figures come later.

@@ -43,6 +43,8 @@ std::string describe_scheduler_event(const wire::SchedulerEvent& event) {
       return fmt::format("{} attached (ops {}) in {:.2f} s", who, event.ops(),
                          static_cast<double>(event.attach_us()) / 1e6);
     case wire::SchedulerEvent::DETACHED: return fmt::format("{} detached, {}", who, when);
+    case wire::SchedulerEvent::STOPPED:
+      return fmt::format("{} stopped, {}: waiting for the kernel's reason", who, when);
     case wire::SchedulerEvent::DIED:
       return fmt::format("{} {}, {}: {}", who, wire::Detail::Kind_Name(event.detail()), when,
                          event.message());

@@ -53,6 +53,9 @@ class FakeScheduler final : public Scheduler {
         }
         if (!record_.died_seen_at) {
           record_.died_seen_at = clock_.now();
+          if (on_detected_) {
+            on_detected_(plan_.death.detected_us);
+          }
         }
         return plan_.death;
       }
@@ -61,6 +64,10 @@ class FakeScheduler final : public Scheduler {
       clock_.sleep_until(deadline);
     }
     return std::nullopt;
+  }
+
+  void set_on_detected(std::function<void(std::uint64_t)> callback) override {
+    on_detected_ = std::move(callback);
   }
 
   // The fake's process ends with the death: its message is final.
@@ -85,6 +92,7 @@ class FakeScheduler final : public Scheduler {
   FakeSchedulerPlan plan_;
   FakeSchedulerRecord& record_;
   pid_t pid_;
+  std::function<void(std::uint64_t)> on_detected_;
   std::function<void()> on_detach_;
 };
 

@@ -207,19 +207,24 @@ TEST_F(StepExecutorScheduler, ADeathEndsTheHoldAtOnceAfterKillingEveryWorker) {
   ASSERT_EQ(sink.pauses().size(), 1U);
   EXPECT_EQ(sink.pauses()[0].elapsed_ms(), 3000U);
   const std::vector<Kind> expected{
-      GuestMessage::kScenarioStart, GuestMessage::kSchedulerEvent,                                 // attach
-      GuestMessage::kStepStart,                                                                    // baseline
-      GuestMessage::kStepStart,     GuestMessage::kScenarioResume, GuestMessage::kSchedulerEvent,  // death
-      GuestMessage::kScenarioPause, GuestMessage::kStepReport,     GuestMessage::kScenarioEnd,
+      GuestMessage::kScenarioStart,  GuestMessage::kSchedulerEvent,  // attach
+      GuestMessage::kStepStart,                                      // baseline
+      GuestMessage::kStepStart,      GuestMessage::kScenarioResume, GuestMessage::kSchedulerEvent,  // stopped
+      GuestMessage::kSchedulerEvent,                                                                // died
+      GuestMessage::kScenarioPause,  GuestMessage::kStepReport,     GuestMessage::kScenarioEnd,
   };
   EXPECT_EQ(sink.kinds(), expected);
   const auto sent = events();
-  ASSERT_EQ(sent.size(), 2U);
-  EXPECT_EQ(sent[1].kind(), SchedulerEvent::DIED);
-  EXPECT_EQ(sent[1].detail(), wire::Detail::SCHEDULER_STALLED);
+  ASSERT_EQ(sent.size(), 3U);
+  // STOPPED at the moment it was seen, DIED with the kernel's reason.
+  EXPECT_EQ(sent[1].kind(), SchedulerEvent::STOPPED);
   EXPECT_EQ(sent[1].step(), 1U);
   EXPECT_EQ(sent[1].elapsed_ms(), 3000U);
-  EXPECT_EQ(sent[1].message(), kStall);
+  EXPECT_EQ(sent[2].kind(), SchedulerEvent::DIED);
+  EXPECT_EQ(sent[2].detail(), wire::Detail::SCHEDULER_STALLED);
+  EXPECT_EQ(sent[2].step(), 1U);
+  EXPECT_EQ(sent[2].elapsed_ms(), 3000U);
+  EXPECT_EQ(sent[2].message(), kStall);
 }
 
 TEST_F(StepExecutorScheduler, ACrashEndsALoopStep) {
@@ -441,7 +446,7 @@ TEST_F(StepExecutorScheduler, ReplaceSchedulerDetachesTheOldOneAndWatchesTheNewO
   EXPECT_EQ(end.details(0).message(), "scheduler 't' stalled during step 2 at 2.50 s: new");
 
   const auto sent = events();
-  ASSERT_EQ(sent.size(), 4U);
+  ASSERT_EQ(sent.size(), 5U);
   EXPECT_EQ(sent[0].kind(), SchedulerEvent::ATTACHED);
   EXPECT_EQ(sent[1].kind(), SchedulerEvent::DETACHED);
   EXPECT_EQ(sent[1].name(), "s");
@@ -449,9 +454,12 @@ TEST_F(StepExecutorScheduler, ReplaceSchedulerDetachesTheOldOneAndWatchesTheNewO
   EXPECT_EQ(sent[2].kind(), SchedulerEvent::ATTACHED);
   EXPECT_EQ(sent[2].name(), "t");
   EXPECT_EQ(sent[2].pid(), 1001);
-  EXPECT_EQ(sent[3].kind(), SchedulerEvent::DIED);
+  EXPECT_EQ(sent[3].kind(), SchedulerEvent::STOPPED);
   EXPECT_EQ(sent[3].name(), "t");
   EXPECT_EQ(sent[3].pid(), 1001);
+  EXPECT_EQ(sent[4].kind(), SchedulerEvent::DIED);
+  EXPECT_EQ(sent[4].name(), "t");
+  EXPECT_EQ(sent[4].pid(), 1001);
 }
 
 TEST_F(StepExecutorScheduler, RestartSchedulerRunsTheSameBinaryAndArgsAgain) {

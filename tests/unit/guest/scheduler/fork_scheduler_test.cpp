@@ -187,6 +187,8 @@ TEST_F(ForkSchedulerTest, AStallEndsTheWaitAtOnceWithTheKernelsMessage) {
       log_sh("sched_ext: BPF scheduler \"kstep\" disabled (runnable task stall)") +
       log_sh("sched_ext: kstep: kworker/0:1[123] failed to run for 2.256s") + disabled_sh() + "exit 1"));
   ASSERT_TRUE(attached.ok()) << attached.error().message;
+  std::optional<std::uint64_t> seen_at;
+  (*attached)->set_on_detected([&seen_at](std::uint64_t detected_us) { seen_at = detected_us; });
   const auto before = monotonic_us();
   const auto waited = Clock::now();
   const auto death = (*attached)->wait_for_death(waited + 10s);
@@ -200,6 +202,8 @@ TEST_F(ForkSchedulerTest, AStallEndsTheWaitAtOnceWithTheKernelsMessage) {
   EXPECT_EQ(death->kernel_disabled_us, 5000U);
   EXPECT_GE(death->detected_us, before);
   EXPECT_LE(death->detected_us, monotonic_us());
+  // The stop was announced at that moment, before the kernel's reason.
+  EXPECT_EQ(seen_at, death->detected_us);
   // Settling adds how the process ended.
   const auto settled = (*attached)->settle_death(2s);
   EXPECT_EQ(settled.kind, wire::Detail::SCHEDULER_STALLED);
