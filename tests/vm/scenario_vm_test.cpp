@@ -9,14 +9,6 @@
 namespace kstep::vmtest {
 namespace {
 
-std::string data(const char* name) {
-  return std::string{KSTEP_TEST_DATA} + "/scenarios/" + name;
-}
-
-bool contains(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
-
 TEST_F(Vm, DefaultRunIsTheSteadyScenario) {
   const auto result = run({});
   EXPECT_EQ(result.exit_code, 0) << result.output;

@@ -16,14 +16,6 @@
 namespace kstep::vmtest {
 namespace {
 
-std::string data(const char* name) {
-  return std::string{KSTEP_TEST_DATA} + "/scenarios/" + name;
-}
-
-bool contains(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
-
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
   for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {

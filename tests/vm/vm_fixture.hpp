@@ -19,6 +19,15 @@
 
 namespace kstep::vmtest {
 
+// A scenario file of tests/data/scenarios.
+inline std::string data(const char* name) {
+  return std::string{KSTEP_TEST_DATA} + "/scenarios/" + name;
+}
+
+inline bool contains(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
+
 class Vm : public ::testing::Test {
  protected:
   void SetUp() override {
