@@ -294,7 +294,9 @@ Result<std::unique_ptr<Scheduler>> ForkSchedulerLauncher::attach(const Scheduler
     return fail("the kernel lacks sched_ext ({} does not exist; CONFIG_SCHED_CLASS_EXT is off)",
                 dir.string());
   }
-  if (const auto state = read_state(dir); state != "disabled") {
+  if (const auto state = read_state(dir); state.empty()) {
+    return fail("cannot read {}: the sched_ext state is unknown", (dir / "state").string());
+  } else if (state != "disabled") {
     return fail("another sched_ext scheduler is attached (state {}, ops '{}')", state, read_ops(dir));
   }
   auto kmsg = KmsgWatch::open(paths_.kmsg);

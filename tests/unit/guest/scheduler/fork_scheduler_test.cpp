@@ -129,6 +129,14 @@ TEST_F(ForkSchedulerTest, AKernelWithoutSchedExtIsReportedAsSuchAndNothingRuns) 
   EXPECT_FALSE(std::filesystem::exists(marker));
 }
 
+TEST_F(ForkSchedulerTest, AnUnreadableStateIsSaidSoNotTakenForAnotherScheduler) {
+  std::filesystem::remove(tree_.root() / "sys/kernel/sched_ext/state");
+  auto attached = launcher_.attach(script("true"));
+  ASSERT_FALSE(attached.ok());
+  EXPECT_THAT(attached.error().message, StartsWith("cannot read "));
+  EXPECT_THAT(attached.error().message, HasSubstr("sched_ext/state: the sched_ext state is unknown"));
+}
+
 TEST_F(ForkSchedulerTest, AnotherAttachedSchedulerIsReportedWithItsOps) {
   tree_.write("sys/kernel/sched_ext/state", "enabled\n");
   tree_.write("sys/kernel/sched_ext/root/ops", "rusty\n");
