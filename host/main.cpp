@@ -14,6 +14,7 @@
 #include "host/cli/cli_args.hpp"
 #include "host/cli/host_context.hpp"
 #include "host/cli/kernel_commands.hpp"
+#include "host/cli/report_command.hpp"
 #include "host/cli/run_job.hpp"
 #include "host/scenario/scenario_source.hpp"
 #include "host/session/outcome.hpp"
@@ -42,6 +43,9 @@ Outcome dispatch(const kstep::host::CliArgs& cli) {
   if (std::holds_alternative<VersionOptions>(cli.command)) {
     fmt::print("kstep {}\n", KSTEP_VERSION);
     return Outcome::kPass;
+  }
+  if (const auto* report = std::get_if<ReportOptions>(&cli.command)) {
+    return report_command(*report);
   }
   auto context = host_context_from_environment();
   if (!context) {

@@ -141,6 +141,14 @@ Result<RunOptions> parse_run(ArgCursor& cursor) {
       auto n = parse_unsigned(arg, *v, 1, 3600);
       KSTEP_TRY(n);
       run.attach_timeout = std::chrono::seconds{*n};
+    } else if (arg == "--json") {
+      auto v = value();
+      KSTEP_TRY(v);
+      run.json = *v;
+    } else if (arg == "--junit") {
+      auto v = value();
+      KSTEP_TRY(v);
+      run.junit = *v;
     } else if (arg == "--bisect") {
       run.bisect = true;
     } else if (arg == "--console") {
@@ -220,6 +228,17 @@ Result<CliArgs> parse_cli(const std::vector<std::string>& args) {
       cli.command = std::move(run).value();
       return cli;
     }
+    if (arg == "report") {
+      if (cursor.done()) {
+        return fail("report: give a run directory (or its result.json)");
+      }
+      ReportOptions report{cursor.take()};
+      if (!cursor.done()) {
+        return fail("report: unexpected argument '{}'", cursor.take());
+      }
+      cli.command = report;
+      return cli;
+    }
     if (arg == "scenarios") {
       if (!cursor.done()) {
         return fail("scenarios: unexpected argument '{}'", cursor.take());
@@ -243,6 +262,7 @@ std::string usage_text() {
 
 commands:
   run                 boot a kernel with the kstep agent as PID 1 and run a scenario
+  report RUN          re-render a saved result (a run directory or its result.json)
   scenarios           list the built-in scenarios
   kernel fetch        download the newest sched_ext Debian cloud kernel into the cache
   kernel list         list cached kernels (newest first)
@@ -268,6 +288,9 @@ run options:
   --sched-arg ARG        an argument for the scheduler (repeatable, in order)
   --attach-timeout SECONDS
                          budget from the scheduler's start to sched_ext "enabled" (default 20)
+  --json FILE            write the result document there (JSON; every run directory has
+                         it as result.json)
+  --junit FILE           write the result as JUnit XML there
   --run-dir DIR          where logs and results go (default: a new dir under
                          $XDG_STATE_HOME/kstep/runs)
   --console              copy the guest console to stderr as it arrives

@@ -1,6 +1,7 @@
 // Command-line grammar of kstep, parsed into plain option structs.
 //
 //   kstep [-v|--verbose] run [options]
+//   kstep report RUN
 //   kstep scenarios
 //   kstep kernel fetch [--suite SUITE]...
 //   kstep kernel list
@@ -44,7 +45,13 @@ struct RunOptions {
   // kstep-sched) attached for the whole scenario, and its arguments.
   std::optional<std::string> scheduler;
   std::vector<std::string> sched_args;
-  std::chrono::seconds attach_timeout{20};  // fork to "enabled"
+  std::chrono::seconds attach_timeout{20};     // fork to "enabled"
+  std::optional<std::filesystem::path> json;   // --json FILE: the result document
+  std::optional<std::filesystem::path> junit;  // --junit FILE
+};
+
+struct ReportOptions {
+  std::filesystem::path run;  // a run directory or its result.json
 };
 
 struct KernelFetchOptions {
@@ -57,7 +64,7 @@ struct VersionOptions {};
 struct HelpOptions {};
 
 using CliCommand = std::variant<RunOptions, KernelFetchOptions, KernelListOptions, ScenariosOptions,
-                                VersionOptions, HelpOptions>;
+                                VersionOptions, HelpOptions, ReportOptions>;
 
 struct CliArgs {
   bool verbose = false;

@@ -12,9 +12,11 @@
 
 #include <iostream>
 
+#include "host/cli/run_documents.hpp"
 #include "host/cli/run_kernel.hpp"
 #include "host/cli/scenario_plan.hpp"
 #include "host/initramfs/initramfs_cache.hpp"
+#include "host/results/result_document.hpp"
 #include "host/session/guest_session.hpp"
 #include "host/session/run_directory.hpp"
 #include "host/session/scenario_driver.hpp"
@@ -129,23 +131,35 @@ void print_summary(const SessionResult& session, const std::filesystem::path& ru
 }  // namespace
 
 Outcome run_job(const RunOptions& options, const HostContext& context) {
-  auto fail_setup = [](Outcome outcome, const std::string& message) {
+  const VmTopology topology = options.topology.value_or(flat_vm_topology(options.smp));
+  result::RunMetadata metadata = start_metadata(std::chrono::system_clock::now());
+  metadata.set_topology(describe(topology));
+  std::optional<std::filesystem::path> documents_dir;  // the run directory, once it exists
+  // Setup failures still leave their result documents.
+  auto fail_setup = [&](Outcome outcome, const std::string& message) {
     spdlog::error("{}", message);
     fmt::print("outcome: {} ({})\n", to_string(outcome), message);
+    ResultInputs inputs{metadata,
+                        Classification{outcome, message},
+                        nullptr,
+                        documents_dir.value_or(std::filesystem::path{}),
+                        {}};
+    write_documents(options, assemble_result(inputs), documents_dir);
     return outcome;
   };
 
   // Before anything is fetched or booted: a bad scenario is the user's to fix.
-  const VmTopology topology = options.topology.value_or(flat_vm_topology(options.smp));
   auto plan = plan_scenario(options, expected_topology(topology), find_bundled_scheduler(context.self_dir));
   if (!plan) {
     return fail_setup(Outcome::kUsageError, plan.error().message);
   }
+  add_plan(metadata, *plan);
 
   auto kernel = prepare_run_kernel(options, context);
   if (!kernel) {
     return fail_setup(kernel.error().outcome, kernel.error().message);
   }
+  add_kernel(metadata, *kernel);
 
   if (plan->needs_sched_ext && kernel->config && !kernel->sched_ext) {
     return fail_setup(Outcome::kKernelUnsupported,
@@ -188,6 +202,7 @@ Outcome run_job(const RunOptions& options, const HostContext& context) {
   if (!run_dir) {
     return fail_setup(Outcome::kInfrastructureError, run_dir.error().message);
   }
+  documents_dir = *run_dir;
   auto private_dir = PrivateDir::create(context.temp_dir, "kstep-vm-");
   if (!private_dir) {
     return fail_setup(Outcome::kInfrastructureError, private_dir.error().message);
@@ -200,6 +215,7 @@ Outcome run_job(const RunOptions& options, const HostContext& context) {
   VmSpec vm;
   vm.qemu = *qemu;
   vm.accelerator = choose_accelerator(options.accel);
+  metadata.set_accelerator(std::string{to_string(vm.accelerator)});
   vm.kernel = kernel->image;
   vm.kernel_format = kernel->format;
   if (kernel->format == KernelFormat::Vmlinux) {
@@ -248,6 +264,10 @@ Outcome run_job(const RunOptions& options, const HostContext& context) {
     fmt::print("{}", render_step_table(plan->run->scenario(), scenario->record()));
   }
   write_result(*run_dir, *session, *kernel, vm.accelerator, scenario ? &*scenario : nullptr);
+  write_documents(options,
+                  assemble_result(ResultInputs{metadata, session->classification,
+                                               scenario ? &*scenario : nullptr, *run_dir, session->total}),
+                  *run_dir);
   print_summary(*session, *run_dir);
   return session->classification.outcome;
 }

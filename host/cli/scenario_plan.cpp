@@ -15,7 +15,7 @@ namespace {
 
 Result<wire::SchedulerLaunch> plan_scheduler(const RunOptions& options, const scenario::Scenario& scenario,
                                              const std::optional<std::filesystem::path>& bundled,
-                                             std::vector<InitramfsEntry>& entries) {
+                                             ScenarioPlan& plan) {
   const std::string& spec = *options.scheduler;
   std::string program = spec;
   if (spec == kBundledScheduler) {
@@ -36,7 +36,8 @@ Result<wire::SchedulerLaunch> plan_scheduler(const RunOptions& options, const sc
   if (!files) {
     return Unexpected{std::move(files).error().context(fmt::format("--scheduler {}", spec))};
   }
-  KSTEP_TRY(merge_entries(entries, files->entries));
+  KSTEP_TRY(merge_entries(plan.payload_entries, files->entries));
+  plan.scheduler_binary = files->entries.front().source;  // the binary comes first
   wire::SchedulerLaunch launch;
   launch.set_name(std::filesystem::path{program}.filename().string());
   launch.set_path(files->guest_path);
@@ -91,11 +92,12 @@ Result<ScenarioPlan> plan_scenario(const RunOptions& options, const wire::Topolo
     (*run.mutable_payload_paths())[decl.name()] = files->guest_path;
   }
   if (options.scheduler) {
-    auto launch = plan_scheduler(options, loaded->scenario, bundled_scheduler, plan.payload_entries);
+    auto launch = plan_scheduler(options, loaded->scenario, bundled_scheduler, plan);
     if (!launch) {
       return Unexpected{std::move(launch).error()};
     }
     *run.mutable_scheduler() = std::move(launch).value();
+
     run.set_attach_timeout_ms(static_cast<std::uint32_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(options.attach_timeout).count()));
   }

@@ -28,6 +28,7 @@ struct ScenarioPlan {
   std::vector<InitramfsEntry> payload_entries;
   // The --scheduler or a scheduler op needs a kernel with sched_ext.
   bool needs_sched_ext = false;
+  std::optional<std::filesystem::path> scheduler_binary;  // the --scheduler binary on this host
 };
 
 // Errors list every problem found ("file:line: field: message" per line);

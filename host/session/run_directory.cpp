@@ -57,15 +57,21 @@ Result<std::filesystem::path> create_run_directory(const std::optional<std::file
 
 Result<void> write_key_values(const std::filesystem::path& path,
                               const std::vector<std::pair<std::string, std::string>>& entries) {
+  std::string text;
+  for (const auto& [key, value] : entries) {
+    std::string flat = value;
+    std::replace(flat.begin(), flat.end(), '\n', ' ');
+    text += key + '=' + flat + '\n';
+  }
+  return write_file_atomically(path, text);
+}
+
+Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view text) {
   const auto temp = std::filesystem::path{path.string() + ".tmp"};
   {
-    std::ofstream out(temp, std::ios::trunc);
-    for (const auto& [key, value] : entries) {
-      std::string flat = value;
-      std::replace(flat.begin(), flat.end(), '\n', ' ');
-      out << key << '=' << flat << '\n';
-    }
-    if (!out) {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    if (!out.flush()) {
       return fail("cannot write {}", temp.string());
     }
   }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -23,6 +24,10 @@ namespace kstep::host {
 [[nodiscard]] Result<std::filesystem::path> create_run_directory(
     const std::optional<std::filesystem::path>& requested, const std::filesystem::path& runs_root,
     std::chrono::system_clock::time_point now, int pid);
+
+// Writes `text` to `path` through a temporary file and a rename, so a reader
+// never sees half a file.
+[[nodiscard]] Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view text);
 
 // Writes `key=value` lines (values on one line each) to `path`, atomically.
 Result<void> write_key_values(const std::filesystem::path& path,

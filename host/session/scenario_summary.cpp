@@ -1,9 +1,12 @@
 #include "host/session/scenario_summary.hpp"
 
+#include <algorithm>
 #include <fstream>
 
 #include <fmt/format.h>
 #include <google/protobuf/text_format.h>
+
+#include "host/session/run_directory.hpp"
 
 namespace kstep::host {
 namespace {
@@ -22,51 +25,65 @@ std::uint32_t hold_ms(const StepRecord& step) {
   return total;
 }
 
-Result<void> write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out{path, std::ios::binary};
-  out << text;
-  if (!out.flush()) {
-    return fail("cannot write {}", path.string());
-  }
-  return {};
-}
-
 }  // namespace
 
-std::string render_step_table(const scenario::Scenario& scenario, const ScenarioRecord& record) {
-  std::string table = fmt::format("{:>4}  {:<20} {:>8} {:>14} {:>14} {:>7} {:>7}\n", "step", "name",
-                                  "hold ms", "iterations", "iter/s", "workers", "details");
+std::vector<result::StepResult> step_results(const scenario::Scenario& scenario,
+                                             const ScenarioRecord& record) {
+  std::vector<result::StepResult> results;
   for (int i = 0; i < scenario.steps_size(); ++i) {
-    const auto number = static_cast<std::uint32_t>(i + 1);
-    const std::string name = scenario.steps(i).name().substr(0, 20);
-    const StepRecord* step = nullptr;
-    for (const auto& candidate : record.steps()) {
-      if (candidate.step == number) {
-        step = &candidate;
+    result::StepResult row;
+    row.set_step(static_cast<std::uint32_t>(i + 1));
+    row.set_name(scenario.steps(i).name());
+    for (const auto& step : record.steps()) {
+      if (step.step != row.step()) {
+        continue;
+      }
+      row.set_started(step.start.has_value());
+      row.set_completed(step.end.has_value());
+      if (step.start) {
+        row.set_start_ms(step.start->elapsed_ms());
+        row.set_workers(step.start->worker_count());
+      }
+      row.set_hold_ms(hold_ms(step));
+      if (step.end && step.start) {
+        row.set_iterations(step.end->iterations() -
+                           std::min(step.end->iterations(), step.start->total_iterations()));
+      }
+      row.set_iterations_per_s(step_throughput(step).value_or(0.0));
+      if (step.report) {
+        *row.mutable_report() = *step.report;
       }
     }
-    if (step == nullptr) {
-      table += fmt::format("{:>4}  {:<20} {:>8}\n", number, name, "not run");
+    results.push_back(std::move(row));
+  }
+  return results;
+}
+
+std::string render_step_table(const std::vector<result::StepResult>& steps) {
+  std::string table = fmt::format("{:>4}  {:<20} {:>8} {:>14} {:>14} {:>7} {:>7}\n", "step", "name",
+                                  "hold ms", "iterations", "iter/s", "workers", "details");
+  for (const auto& step : steps) {
+    const std::string name = step.name().substr(0, 20);
+    if (!step.started()) {
+      table += fmt::format("{:>4}  {:<20} {:>8}\n", step.step(), name, "not run");
       continue;
     }
-    const auto throughput = step_throughput(*step);
-    const std::uint64_t iterations =
-        step->end && step->start
-            ? step->end->iterations() - std::min(step->end->iterations(), step->start->total_iterations())
-            : 0;
-    const int details = step->report ? step->report->details_size() : 0;
-    table += fmt::format("{:>4}  {:<20} {:>8} {:>14} {:>14} {:>7} {:>7}\n", number, name, hold_ms(*step),
-                         step->end ? std::to_string(iterations) : "-",
-                         throughput ? fmt::format("{:.0f}", *throughput) : "-",
-                         step->start ? step->start->worker_count() : 0, details);
+    table += fmt::format("{:>4}  {:<20} {:>8} {:>14} {:>14} {:>7} {:>7}\n", step.step(), name, step.hold_ms(),
+                         step.completed() ? std::to_string(step.iterations()) : "-",
+                         step.iterations_per_s() > 0 ? fmt::format("{:.0f}", step.iterations_per_s()) : "-",
+                         step.workers(), step.report().details_size());
   }
   return table;
 }
 
+std::string render_step_table(const scenario::Scenario& scenario, const ScenarioRecord& record) {
+  return render_step_table(step_results(scenario, record));
+}
+
 Result<void> write_scenario_files(const std::filesystem::path& run_dir, const scenario::Scenario& scenario,
                                   const ScenarioRecord& record) {
-  KSTEP_TRY(write_file(run_dir / "scenario.textproto", to_text(scenario)));
-  KSTEP_TRY(write_file(run_dir / "steps.txt", render_step_table(scenario, record)));
+  KSTEP_TRY(write_file_atomically(run_dir / "scenario.textproto", to_text(scenario)));
+  KSTEP_TRY(write_file_atomically(run_dir / "steps.txt", render_step_table(scenario, record)));
   std::string reports;
   for (const auto& step : record.steps()) {
     if (step.report) {
@@ -76,7 +93,7 @@ Result<void> write_scenario_files(const std::filesystem::path& run_dir, const sc
   if (record.end()) {
     reports += fmt::format("# end\nscenario_end {{\n{}}}\n", to_text(*record.end()));
   }
-  return write_file(run_dir / "reports.txt", reports);
+  return write_file_atomically(run_dir / "reports.txt", reports);
 }
 
 }  // namespace kstep::host

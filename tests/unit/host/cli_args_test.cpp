@@ -106,6 +106,18 @@ TEST(HostCli, SchedulerAndItsArguments) {
   EXPECT_NE(zero.error().message.find("--attach-timeout"), std::string::npos);
 }
 
+TEST(HostCli, ResultFilesAndReport) {
+  auto cli = parse({"run", "--json", "/r/a.json", "--junit", "/r/a.xml"});
+  ASSERT_TRUE(cli) << cli.error().message;
+  EXPECT_EQ(std::get<RunOptions>(cli->command).json, std::filesystem::path{"/r/a.json"});
+  EXPECT_EQ(std::get<RunOptions>(cli->command).junit, std::filesystem::path{"/r/a.xml"});
+  auto report = parse({"report", "/runs/latest"});
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(std::get<ReportOptions>(report->command).run, std::filesystem::path{"/runs/latest"});
+  EXPECT_FALSE(parse({"report"}));
+  EXPECT_FALSE(parse({"report", "a", "b"}));
+}
+
 TEST(HostCli, KernelSubcommands) {
   auto list = parse({"kernel", "list"});
   ASSERT_TRUE(list);
