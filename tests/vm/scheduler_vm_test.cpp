@@ -34,9 +34,11 @@ long died_at_ms(const std::string& events) {
 class SchedulerVm : public Vm {
  protected:
   // kstep-sched with the given arguments under the 20 s hold scenario.
-  KstepRun run_long_hold(const std::vector<std::string>& sched_args) {
+  KstepRun run_long_hold(const std::vector<std::string>& sched_args,
+                         const std::vector<std::string>& more = {}) {
     std::vector<std::string> args{"--scheduler", "kstep-sched", "--scenario",
                                   data("scheduler-long-hold.textproto")};
+    args.insert(args.end(), more.begin(), more.end());
     for (const auto& arg : sched_args) {
       args.insert(args.end(), {"--sched-arg", arg});
     }
@@ -77,7 +79,9 @@ TEST_F(SchedulerVm, TheBundledSchedulerAttachesForTheScenarioAndDetachesAtItsEnd
 }
 
 TEST_F(SchedulerVm, AnInjectedErrorIsACrashAttributedToItsStepAndEndsTheHold) {
-  const auto result = run_long_hold({"--error-after-ms", "1500"});
+  const auto result = run_long_hold(
+      {"--error-after-ms", "1500"},
+      {"--json", (run_dir_ / "copy.json").string(), "--junit", (run_dir_ / "junit.xml").string()});
   EXPECT_EQ(result.exit_code, 5) << result.output;  // scheduler-failure
   EXPECT_TRUE(contains(result.output, "outcome: scheduler-failure")) << result.output;
   EXPECT_TRUE(contains(result.output, "crashed during step 2 ('long')")) << result.output;
@@ -90,6 +94,15 @@ TEST_F(SchedulerVm, AnInjectedErrorIsACrashAttributedToItsStepAndEndsTheHold) {
   EXPECT_TRUE(contains(result_txt, "scheduler_detected_guest_us=")) << result_txt;
   // kstep-sched says when it raised the error, on the same clock.
   EXPECT_TRUE(contains(file("scheduler.stdout"), "kstep-sched: fault_at_us=")) << file("scheduler.stdout");
+  // The result documents: --json is a copy of result.json, which `kstep
+  // report` reads back with the same outcome; JUnit has the crash.
+  EXPECT_EQ(file("copy.json"), file("result.json"));
+  EXPECT_TRUE(contains(file("result.json"), R"("verdict": "FAIL")")) << file("result.json");
+  EXPECT_TRUE(contains(file("junit.xml"), R"(type="SCHEDULER_CRASHED")")) << file("junit.xml");
+  const auto report = run_kstep({"report", run_dir_.string()});
+  EXPECT_EQ(report.exit_code, 5) << report.output;
+  EXPECT_TRUE(contains(report.output, "outcome: scheduler-failure")) << report.output;
+  EXPECT_TRUE(contains(report.output, "   2  long")) << report.output;
 }
 
 TEST_F(SchedulerVm, ADispatchStallIsEjectedByTheWatchdogAndReportedAsAStall) {
@@ -159,11 +172,15 @@ TEST_F(SchedulerVm, AKernelWithoutSchedExtIsRefusedClearly) {
     }
   }
   out.close();
-  const auto result = run(
-      {"--scheduler", "kstep-sched", "--kernel-config", (run_dir_ / "config-without-sched-ext").string()});
+  const auto result =
+      run({"--scheduler", "kstep-sched", "--kernel-config", (run_dir_ / "config-without-sched-ext").string(),
+           "--json", (run_dir_ / "refused.json").string()});
   EXPECT_EQ(result.exit_code, 7) << result.output;
   EXPECT_TRUE(contains(result.output, "outcome: kernel-unsupported")) << result.output;
   EXPECT_TRUE(contains(result.output, "the kernel lacks sched_ext")) << result.output;
+  // Refused before any run directory existed, the result is still written.
+  EXPECT_TRUE(contains(file("refused.json"), R"("outcome": "kernel-unsupported")")) << file("refused.json");
+  EXPECT_TRUE(contains(file("refused.json"), R"("verdict": "SKIP")")) << file("refused.json");
 }
 
 }  // namespace
