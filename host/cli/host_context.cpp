@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdlib>
+#include <string_view>
 #include <system_error>
 
 #include "host/session/run_directory.hpp"
@@ -40,28 +41,41 @@ Result<HostContext> host_context_from_environment() {
   return context;
 }
 
-Result<std::filesystem::path> find_agent(const std::filesystem::path& self_dir) {
-  const std::array candidates = {self_dir / "kstep-init", self_dir / ".." / "guest" / "kstep-init",
-                                 self_dir / ".." / "libexec" / "kstep" / "kstep-init"};
-  for (const auto& candidate : candidates) {
-    if (::access(candidate.c_str(), X_OK) == 0) {
-      return std::filesystem::weakly_canonical(candidate);
-    }
-  }
-  return fail("cannot find kstep-init beside {} (looked in {}, {} and {}); build it or pass --agent",
-              self_dir.string(), candidates[0].string(), candidates[1].string(), candidates[2].string());
+namespace {
+
+// `name` beside kstep (installed or copied), in the build tree
+// (build/host/kstep -> build/<build_subdir>/name), or under libexec.
+std::array<std::filesystem::path, 3> candidates_for(const std::filesystem::path& self_dir,
+                                                    std::string_view name,
+                                                    const std::filesystem::path& build_subdir) {
+  return {self_dir / name, self_dir / ".." / build_subdir / name,
+          self_dir / ".." / "libexec" / "kstep" / name};
 }
 
-std::optional<std::filesystem::path> find_bundled_scheduler(const std::filesystem::path& self_dir) {
-  const std::array candidates = {self_dir / "kstep-sched",
-                                 self_dir / ".." / "images" / "scheduler" / "kstep-sched",
-                                 self_dir / ".." / "libexec" / "kstep" / "kstep-sched"};
+std::optional<std::filesystem::path> first_executable(
+    const std::array<std::filesystem::path, 3>& candidates) {
   for (const auto& candidate : candidates) {
     if (::access(candidate.c_str(), X_OK) == 0) {
       return std::filesystem::weakly_canonical(candidate);
     }
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+Result<std::filesystem::path> find_agent(const std::filesystem::path& self_dir) {
+  const auto candidates = candidates_for(self_dir, "kstep-init", "guest");
+  if (auto found = first_executable(candidates)) {
+    return *found;
+  }
+  return fail("cannot find kstep-init beside {} (looked in {}, {} and {}); build it or pass --agent",
+              self_dir.string(), candidates[0].string(), candidates[1].string(), candidates[2].string());
+}
+
+std::optional<std::filesystem::path> find_bundled_scheduler(const std::filesystem::path& self_dir) {
+  return first_executable(
+      candidates_for(self_dir, "kstep-sched", std::filesystem::path{"images"} / "scheduler"));
 }
 
 }  // namespace kstep::host

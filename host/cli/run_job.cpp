@@ -55,30 +55,30 @@ std::vector<std::pair<std::string, std::string>> scheduler_figures(const Scenari
   if (scenario == nullptr) {
     return figures;
   }
+  // The first of each: a replaced scheduler's figures come later.
+  const auto add = [&figures](const char* key, std::string value) {
+    if (std::none_of(figures.begin(), figures.end(),
+                     [key](const auto& figure) { return figure.first == key; })) {
+      figures.emplace_back(key, std::move(value));
+    }
+  };
   for (const auto& received : scenario->scheduler_events()) {
     const auto& event = received.event;
     if (event.kind() == wire::SchedulerEvent::ATTACHED && event.attach_us() != 0) {
-      figures.emplace_back("scheduler_attach_us", std::to_string(event.attach_us()));
+      add("scheduler_attach_us", std::to_string(event.attach_us()));
     }
     // STOPPED comes first, at detection; DIED when the kernel gave its reason.
     if (event.kind() == wire::SchedulerEvent::STOPPED || event.kind() == wire::SchedulerEvent::DIED) {
-      figures.emplace_back("scheduler_detected_guest_us", std::to_string(event.detected_us()));
+      add("scheduler_detected_guest_us", std::to_string(event.detected_us()));
       if (received.received_guest_us) {
-        figures.emplace_back("scheduler_received_guest_us", std::to_string(*received.received_guest_us));
+        add("scheduler_received_guest_us", std::to_string(*received.received_guest_us));
       }
     }
     if (event.kind() == wire::SchedulerEvent::DIED) {
-      figures.emplace_back("scheduler_death", wire::Detail::Kind_Name(event.detail()));
+      add("scheduler_death", wire::Detail::Kind_Name(event.detail()));
     }
   }
-  // The first of each: a replaced scheduler's figures come later.
-  std::vector<std::pair<std::string, std::string>> first;
-  for (const auto& figure : figures) {
-    if (std::none_of(first.begin(), first.end(), [&](const auto& f) { return f.first == figure.first; })) {
-      first.push_back(figure);
-    }
-  }
-  return first;
+  return figures;
 }
 
 void write_result(const std::filesystem::path& run_dir, const SessionResult& session, const RunKernel& kernel,

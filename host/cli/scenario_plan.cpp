@@ -13,20 +13,31 @@ namespace kstep::host {
 
 namespace {
 
+// `program` as bundle_payload takes it, with kstep-sched meaning the
+// bundled scheduler wherever it was built.
+Result<std::string> resolve_program(const std::string& program,
+                                    const std::optional<std::filesystem::path>& bundled) {
+  if (program != kBundledScheduler) {
+    return program;
+  }
+  if (!bundled) {
+    return fail(
+        "the bundled scheduler {} was not built (configure meson with -Dscheduler_btf=PATH-TO-vmlinux; "
+        "scripts/setup does)",
+        program);
+  }
+  return bundled->string();
+}
+
 Result<wire::SchedulerLaunch> plan_scheduler(const RunOptions& options, const scenario::Scenario& scenario,
                                              const std::optional<std::filesystem::path>& bundled,
                                              ScenarioPlan& plan) {
   const std::string& spec = *options.scheduler;
-  std::string program = spec;
-  if (spec == kBundledScheduler) {
-    if (!bundled) {
-      return fail(
-          "--scheduler {}: the bundled scheduler was not built (configure meson with "
-          "-Dscheduler_btf=PATH-TO-vmlinux; scripts/setup does)",
-          spec);
-    }
-    program = bundled->string();
+  auto resolved = resolve_program(spec, bundled);
+  if (!resolved) {
+    return Unexpected{std::move(resolved).error().context(fmt::format("--scheduler {}", spec))};
   }
+  const std::string& program = *resolved;
   for (const auto& decl : scenario.payloads()) {
     if (decl.name() == kSchedulerBundle) {
       return fail("payload name '{}' is reserved for the --scheduler binary", decl.name());
@@ -75,14 +86,12 @@ Result<ScenarioPlan> plan_scenario(const RunOptions& options, const wire::Topolo
   *run.mutable_scenario() = loaded->scenario;
   for (const auto& decl : loaded->scenario.payloads()) {
     std::string program = decl.path().empty() ? decl.name() : decl.path();
-    if (decl.kind() == scenario::SCHEDULER && program == kBundledScheduler) {
-      if (!bundled_scheduler) {
-        return fail(
-            "payload '{}': the bundled scheduler {} was not built (configure meson with "
-            "-Dscheduler_btf=PATH-TO-vmlinux; scripts/setup does)",
-            decl.name(), program);
+    if (decl.kind() == scenario::SCHEDULER) {
+      auto resolved = resolve_program(program, bundled_scheduler);
+      if (!resolved) {
+        return Unexpected{std::move(resolved).error().context(fmt::format("payload '{}'", decl.name()))};
       }
-      program = bundled_scheduler->string();
+      program = std::move(resolved).value();
     }
     auto files = bundle_payload(decl.name(), program);
     if (!files) {
@@ -97,7 +106,6 @@ Result<ScenarioPlan> plan_scenario(const RunOptions& options, const wire::Topolo
       return Unexpected{std::move(launch).error()};
     }
     *run.mutable_scheduler() = std::move(launch).value();
-
     run.set_attach_timeout_ms(static_cast<std::uint32_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(options.attach_timeout).count()));
   }
