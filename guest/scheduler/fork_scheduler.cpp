@@ -166,7 +166,7 @@ class ForkScheduler final : public Scheduler {
       problem = fmt::format("it ignored SIGTERM for {} ms and was killed", kDetachGrace.count());
       (void)process_->kill();
     }
-    auto report = process_->wait(kReportBudget);
+    (void)process_->wait(kReportBudget);  // reaped; a detach has no report to give
     // Without link mode an exited loader can leave its ops attached.
     const auto disable_end = Clock::now() + kDisableBudget;
     while (read_state(dir_) != "disabled" && Clock::now() < disable_end) {
@@ -185,7 +185,6 @@ class ForkScheduler final : public Scheduler {
       return fail("the kernel disabled it with an error while it detached ({}): {}", disable->reason,
                   disable->message);
     }
-    (void)report;
     return {};
   }
 
