@@ -20,6 +20,18 @@ constexpr char kDeclarations[] = R"pb(
 constexpr char kStall[] =
     "the kernel disabled \"fake\" (runnable task stall): kworker/0:1[123] failed to run";
 
+// A backdrop with workers and one short step.
+constexpr char kBackdropAndOneStep[] = R"pb(
+  duration_s: 10
+  backdrop {
+    cgroups {
+      name: "bd"
+      workers { workers: 2 }
+    }
+  }
+  steps { hold { seconds: 1 } }
+)pb";
+
 class StepExecutorScheduler : public ExecutorFixture {
  protected:
   StepExecutorScheduler() {
@@ -68,16 +80,7 @@ TEST_F(StepExecutorScheduler, TheScenarioSchedulerIsAttachedBeforeTheBackdropAnd
   schedulers.on_detach = [&] {
     backdrop_gone_at_detach = workers.groups.size() == 1 && workers.groups[0]->destroyed;
   };
-  const auto end = run(R"pb(
-    duration_s: 10
-    backdrop {
-      cgroups {
-        name: "bd"
-        workers { workers: 2 }
-      }
-    }
-    steps { hold { seconds: 1 } }
-  )pb");
+  const auto end = run(kBackdropAndOneStep);
   EXPECT_TRUE(end.passed()) << end.DebugString();
   EXPECT_EQ(attached_at_backdrop, 1U);
   EXPECT_TRUE(backdrop_gone_at_detach);
@@ -122,16 +125,7 @@ TEST_F(StepExecutorScheduler, AnAttachFailureOfTheScenarioSchedulerRunsNothing) 
   FakeSchedulerPlan plan;
   plan.attach_error = "rejected by the verifier: it exited with code 1 before attaching";
   schedulers.plans = {plan};
-  const auto end = run(R"pb(
-    duration_s: 10
-    backdrop {
-      cgroups {
-        name: "bd"
-        workers { workers: 2 }
-      }
-    }
-    steps { hold { seconds: 1 } }
-  )pb");
+  const auto end = run(kBackdropAndOneStep);
   EXPECT_FALSE(end.passed());
   ASSERT_EQ(end.details_size(), 1);
   EXPECT_EQ(end.details(0).kind(), wire::Detail::SCHEDULER_ATTACH_FAILED);

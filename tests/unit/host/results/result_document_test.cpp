@@ -14,22 +14,12 @@
 #include <google/protobuf/text_format.h>
 
 #include "host/results/junit_report.hpp"
+#include "tests/unit/host/recording_control.hpp"
 
 namespace kstep::host {
 namespace {
 
 using ::testing::HasSubstr;
-
-class NullControl final : public SessionControl {
- public:
-  void send(const wire::HostMessage& /*message*/) override {}
-  void request_shutdown(const std::string& /*reason*/) override {}
-  void protocol_error(const std::string& what) override { protocol = what; }
-  void scenario_failed(const std::string& /*reason*/) override {}
-  void scheduler_failed(const std::string& /*reason*/) override {}
-  void kernel_unsupported(const std::string& /*reason*/) override {}
-  std::optional<std::string> protocol;
-};
 
 wire::GuestMessage frame(const std::string& text) {
   wire::GuestMessage message;
@@ -81,7 +71,7 @@ class ResultDocumentTest : public ::testing::Test {
   std::filesystem::path dir_;
   wire::RunScenario run_;
   std::ostringstream progress_;
-  NullControl control_;
+  testing::RecordingControl control_;
 };
 
 TEST_F(ResultDocumentTest, PairsStepFramesIntoThroughputAndKeepsDetailsAndEvents) {
