@@ -146,6 +146,14 @@ std::optional<AgentStop> Agent::on_port_ready(short revents) {
             return done;
           }
           break;
+        case wire::HostMessage::kAccessorReady:
+        case wire::HostMessage::kBpfMapWrite:
+        case wire::HostMessage::kBpfWriteDone:
+        case wire::HostMessage::kDumpRequest:
+          if (auto done = forward_to_scenario(host)) {
+            return done;
+          }
+          break;
         case wire::HostMessage::BODY_NOT_SET: break;  // MessageDecoder rejects it before here
       }
     }
@@ -181,6 +189,24 @@ std::optional<AgentStop> Agent::on_run_scenario(const wire::RunScenario& run) {
   }
   waiting_runs_.push_back(run);
   return scenario_ ? std::nullopt : start_next_scenario();
+}
+
+std::optional<AgentStop> Agent::forward_to_scenario(const wire::HostMessage& message) {
+  if (scenario_) {
+    if (auto forwarded = scenario_->forward(message); forwarded) {
+      return std::nullopt;
+    } else {
+      return queue_log(wire::Log::WARN,
+                       forwarded.error().context("a host handshake frame was dropped").message);
+    }
+  }
+  if (message.has_dump_request()) {
+    // Nothing holds maps: an empty answer, so the host does not wait.
+    wire::GuestMessage answer;
+    answer.mutable_bpf_map_dump()->set_request(message.dump_request().request());
+    return queue(answer);
+  }
+  return queue_log(wire::Log::WARN, "a host handshake frame came while no scenario runs: dropped");
 }
 
 std::optional<AgentStop> Agent::start_next_scenario() {

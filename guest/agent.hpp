@@ -85,6 +85,9 @@ class Agent {
   std::optional<AgentStop> on_timer();
   std::optional<AgentStop> on_run_scenario(const wire::RunScenario& run);
   std::optional<AgentStop> start_next_scenario();
+  // AccessorReady, BpfMapWrite, BpfWriteDone, DumpRequest: the scenario
+  // process holds the maps and the latches.
+  std::optional<AgentStop> forward_to_scenario(const wire::HostMessage& message);
   std::optional<AgentStop> on_scenario_readable();
   std::optional<AgentStop> on_children_exited();
   std::optional<AgentStop> relay(Result<std::vector<wire::GuestMessage>> messages);

@@ -13,6 +13,7 @@
 #include "guest/cgroup/cgroup_fs.hpp"
 #include "guest/cgroup/cgroup_knobs.hpp"
 #include "guest/executor/step_executor.hpp"
+#include "guest/host_handshake.hpp"
 #include "guest/payloads/fork_payload_launcher.hpp"
 #include "guest/scheduler/fork_scheduler.hpp"
 #include "guest/topology.hpp"
@@ -20,6 +21,11 @@
 
 namespace kstep::guest {
 namespace {
+
+// After a failed run, how long the process waits for the host's dump
+// request (sent when the host saw the failure) before it exits and lets
+// go of the scheduler's maps.
+constexpr std::chrono::milliseconds kDumpLinger{3000};
 
 // Frames to the agent over the socketpair. Blocking writes: if the agent
 // (and behind it the host) is slow, the executor waits rather than drops.
@@ -155,6 +161,7 @@ int run_scenario_child(const wire::RunScenario& run, int frames_fd, const System
       return cannot_run(sink, created.error().context("creating the scheduler cgroup").message);
     }
   }
+  SocketHostHandshake handshake{frames_fd, sink, roots.proc};
   SteadyClock clock;
   ExecutorEnv env{cgroups,
                   workers,
@@ -167,11 +174,19 @@ int run_scenario_child(const wire::RunScenario& run, int frames_fd, const System
                   &schedulers,
                   scenario_scheduler(run, attach_timeout),
                   attach_timeout};
+  env.handshake = &handshake;
+  env.await_map_write = run.await_map_write();
+  if (run.map_write_gate_ms() != 0) {
+    env.map_write_gate = std::chrono::milliseconds{run.map_write_gate_ms()};
+  }
   for (const auto& [name, path] : run.payload_paths()) {
     env.payload_paths.emplace(name, path);
   }
   StepExecutor executor{std::move(env)};
   const wire::ScenarioEnd end = executor.run(run.scenario());
+  if (!end.passed()) {
+    handshake.linger_for_dump(kDumpLinger);
+  }
   return end.passed() ? 0 : 1;
 }
 

@@ -1,6 +1,9 @@
 #include "guest/scenario_process.hpp"
 
+#include "common/frame_codec.hpp"
+
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -11,6 +14,12 @@
 #include <cstring>
 
 namespace kstep::guest {
+namespace {
+
+// How long a forwarded frame may wait for room in the socket.
+constexpr int kForwardWaitMs = 1000;
+
+}  // namespace
 
 std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) {
@@ -93,6 +102,36 @@ Result<std::vector<wire::GuestMessage>> ScenarioProcess::read_available() {
     }
   }
   return messages;
+}
+
+Result<void> ScenarioProcess::forward(const wire::HostMessage& message) {
+  if (!fd_ || exited_) {
+    return fail("the scenario process has ended");
+  }
+  std::string frame;
+  KSTEP_TRY(append_frame(message, frame));
+  std::size_t sent = 0;
+  while (sent < frame.size()) {
+    const ssize_t n = ::send(fd_.get(), frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EAGAIN) {
+        // A frame must go out whole or the stream is lost: give the reader
+        // a moment.
+        struct pollfd writable {
+          fd_.get(), POLLOUT, 0
+        };
+        if (::poll(&writable, 1, kForwardWaitMs) > 0) {
+          continue;
+        }
+      }
+      return fail("writing to the scenario process: {}", std::strerror(errno));
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  return {};
 }
 
 Result<std::vector<wire::GuestMessage>> ScenarioProcess::drain() {

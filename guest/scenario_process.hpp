@@ -56,6 +56,11 @@ class ScenarioProcess {
   // that is a bug worth a loud report).
   [[nodiscard]] Result<std::vector<wire::GuestMessage>> read_available();
 
+  // Writes a host frame to the process (the socket is bidirectional; its
+  // handshake thread reads it). Handshake frames are small and rare, so a
+  // full socket buffer means the process stopped reading: an error.
+  [[nodiscard]] Result<void> forward(const wire::HostMessage& message);
+
   // The process exited (the reaper saw `status`): reads what is left.
   [[nodiscard]] Result<std::vector<wire::GuestMessage>> drain();
 

@@ -9,10 +9,14 @@
 
 #include "guest/cgroup/cgroup_fs.hpp"
 #include "guest/executor/executor_ports.hpp"
+#include "guest/executor/handshake_ports.hpp"
 #include "guest/executor/scheduler_ports.hpp"
 #include "kstep.pb.h"
 
 namespace kstep::guest {
+
+// What a handshake gate waits at most when it names no budget.
+inline constexpr std::chrono::milliseconds kDefaultGateBudget{60000};
 
 struct ExecutorEnv {
   CgroupFs& cgroups;
@@ -32,6 +36,12 @@ struct ExecutorEnv {
   std::optional<SchedulerRequest> scheduler;
   // Attach budget of the scheduler ops.
   std::chrono::milliseconds scheduler_attach_timeout{20000};
+  // The host's map handshakes; null: no host (the gates warn and go on).
+  HostHandshake* handshake = nullptr;
+  // The host queued BPF map writes: once the scenario's scheduler attached,
+  // the workload waits for them to land, up to map_write_gate.
+  bool await_map_write = false;
+  std::chrono::milliseconds map_write_gate{kDefaultGateBudget};
 };
 
 }  // namespace kstep::guest

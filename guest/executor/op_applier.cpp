@@ -9,9 +9,14 @@
 #include "guest/cgroup/cgroup_knobs.hpp"
 #include "guest/executor/cgroup_setup.hpp"
 #include "guest/executor/detail.hpp"
+#include "guest/executor/gates.hpp"
 
 namespace kstep::guest {
 namespace {
+
+std::chrono::milliseconds gate_budget(const scenario::Gate& gate) {
+  return gate.timeout_ms() != 0 ? std::chrono::milliseconds{gate.timeout_ms()} : kDefaultGateBudget;
+}
 
 Result<CgroupEntry*> tracked(RunContext& run, const std::string& name) {
   auto* entry = run.state.find_cgroup(name);
@@ -228,6 +233,10 @@ Result<void> apply_op(RunContext& run, const Phase& phase, const scenario::Op& o
       return run.scheduler.replace(*request, phase.step);
     }
     case Op::kRestartScheduler: return run.scheduler.restart(phase.step);
+    case Op::kAwaitAccessorReady:
+      return await_gate(run, phase.step, GateKind::kAccessorReady, gate_budget(op.await_accessor_ready()));
+    case Op::kWaitForMapWrite:
+      return await_gate(run, phase.step, GateKind::kMapWrite, gate_budget(op.wait_for_map_write()));
     case Op::KIND_NOT_SET: break;
   }
   return fail("the op has no kind");

@@ -41,6 +41,9 @@ Result<void> SchedulerSlot::attach(const SchedulerRequest& request, std::uint32_
   event.set_ops(scheduler_->ops());
   event.set_attach_us(static_cast<std::uint64_t>(scheduler_->attach_time().count()));
   send(std::move(event));
+  if (handshake_ != nullptr) {
+    handshake_->scheduler_attached(request.name, scheduler_->pid());
+  }
   return {};
 }
 

@@ -19,6 +19,7 @@
 
 #include "common/result.hpp"
 #include "guest/executor/frame_emitter.hpp"
+#include "guest/executor/handshake_ports.hpp"
 #include "guest/executor/scheduler_ports.hpp"
 
 namespace kstep::guest {
@@ -26,9 +27,11 @@ namespace kstep::guest {
 class SchedulerSlot {
  public:
   // `launcher` may be null: then every attach fails, saying so.
-  // `elapsed_ms` is the scenario's clock, for the events.
-  SchedulerSlot(SchedulerLauncher* launcher, FrameEmitter& frames, std::function<std::uint64_t()> elapsed_ms)
-      : launcher_(launcher), frames_(&frames), elapsed_ms_(std::move(elapsed_ms)) {}
+  // `elapsed_ms` is the scenario's clock, for the events. `handshake`
+  // (may be null) is told of every attach, after its ATTACHED event.
+  SchedulerSlot(SchedulerLauncher* launcher, FrameEmitter& frames, std::function<std::uint64_t()> elapsed_ms,
+                HostHandshake* handshake = nullptr)
+      : launcher_(launcher), frames_(&frames), elapsed_ms_(std::move(elapsed_ms)), handshake_(handshake) {}
 
   [[nodiscard]] bool attached() const noexcept { return scheduler_ != nullptr; }
   [[nodiscard]] const Scheduler* current() const noexcept { return scheduler_.get(); }
@@ -64,6 +67,7 @@ class SchedulerSlot {
   SchedulerLauncher* launcher_;
   FrameEmitter* frames_;
   std::function<std::uint64_t()> elapsed_ms_;
+  HostHandshake* handshake_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Scheduler> dead_;  // until settle_death
   std::optional<SchedulerDeath> death_;

@@ -10,6 +10,7 @@
 #include "guest/executor/checks.hpp"
 #include "guest/executor/detail.hpp"
 #include "guest/executor/frame_emitter.hpp"
+#include "guest/executor/gates.hpp"
 #include "guest/executor/hold.hpp"
 #include "guest/executor/op_applier.hpp"
 #include "guest/executor/run_context.hpp"
@@ -80,7 +81,8 @@ class ScenarioRun {
   ScenarioRun(const ExecutorEnv& env, const scenario::Scenario& scenario, FrameEmitter& frames)
       : state_(env.cgroups, kFreezeTimeout,
                [&frames](std::string text) { frames.log(wire::Log::WARN, std::move(text)); }),
-        scheduler_(env.schedulers, frames, [this] { return run_.elapsed_ms(); }),
+        scheduler_(
+            env.schedulers, frames, [this] { return run_.elapsed_ms(); }, env.handshake),
         run_{env, scenario, state_, frames, scheduler_, {}, {}, {}} {}
 
   wire::ScenarioEnd execute();
@@ -107,6 +109,9 @@ class ScenarioRun {
   // every worker so their collection is not starved.
   void report_death(std::vector<wire::Detail>& details, std::uint32_t step, std::string_view when);
   void attach_scenario_scheduler();
+  // With writes queued on the host: holds the workload until they landed.
+  // False when the scheduler died meanwhile.
+  [[nodiscard]] bool await_map_writes();
   void detach_scenario_scheduler();
   [[nodiscard]] bool tear_down(Owner owner, std::uint32_t step, std::vector<wire::Detail>& details,
                                wire::StepReport& report);
@@ -143,7 +148,7 @@ wire::ScenarioEnd ScenarioRun::execute() {
   bool ok = prepare();
   if (ok && run_.env.scheduler) {
     attach_scenario_scheduler();
-    ok = scheduler_.attached();
+    ok = scheduler_.attached() && await_map_writes();
   }
   if (ok) {
     if (auto backdrop = guarded([&] { return set_up_backdrop(); }); !backdrop) {
@@ -359,6 +364,16 @@ void ScenarioRun::attach_scenario_scheduler() {
     run_details_.push_back(
         make_detail(wire::Detail::SCHEDULER_ATTACH_FAILED, 0, {}, attached.error().message, elapsed_u32()));
   }
+}
+
+bool ScenarioRun::await_map_writes() {
+  if (!run_.env.await_map_write) {
+    return true;
+  }
+  if (auto waited = await_gate(run_, 0, GateKind::kMapWrite, run_.env.map_write_gate); !waited) {
+    return scheduler_alive(0, "while the workload waited for the BPF map writes");
+  }
+  return true;
 }
 
 void ScenarioRun::detach_scenario_scheduler() {
