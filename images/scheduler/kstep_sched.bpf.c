@@ -65,6 +65,14 @@ volatile u64 fault_at_ns;
 volatile u32 timer_armed;
 
 struct kstep_exit_info exit_info;
+/*
+ * The kernel's debug dump of an error or stall exit (ei->dump), copied by
+ * ops.exit like UEI_RECORD does; empty after a clean exit (the kernel dumps
+ * only for errors). A section of its own, so the 32 KiB stay out of .bss
+ * (the map kstep renders and writes field by field); libbpf maps it as
+ * ".data.exit_dump", mmaped like .bss.
+ */
+char exit_dump[KSTEP_EXIT_DUMP_LEN] SEC(".data.exit_dump");
 
 struct fault_timer {
   struct bpf_timer timer;
@@ -227,6 +235,7 @@ void BPF_STRUCT_OPS(kstep_exit, struct scx_exit_info *ei)
 {
   bpf_probe_read_kernel_str(exit_info.reason, sizeof(exit_info.reason), ei->reason);
   bpf_probe_read_kernel_str(exit_info.msg, sizeof(exit_info.msg), ei->msg);
+  bpf_probe_read_kernel_str(exit_dump, sizeof(exit_dump), ei->dump);
   exit_info.exit_code = ei->exit_code;
   /* The loader polls kind: it must become visible after the strings. */
   asm volatile("" ::: "memory");
@@ -242,5 +251,6 @@ struct sched_ext_ops kstep_ops = {
   .init = (void *)kstep_init,
   .exit = (void *)kstep_exit,
   .timeout_ms = KSTEP_WATCHDOG_SENTINEL,
+  .exit_dump_len = KSTEP_EXIT_DUMP_LEN,
   .name = "kstep",
 };

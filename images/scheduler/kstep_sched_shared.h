@@ -16,11 +16,17 @@ enum kstep_sched_mode {
 
 #define KSTEP_EXIT_REASON_LEN 128
 #define KSTEP_EXIT_MSG_LEN 1024
+/*
+ * The kernel's debug dump of an error exit (CPU and task states), as
+ * ops.exit_dump_len asks the kernel to make it and as ops.exit copies it:
+ * the kernel's default size (SCX_EXIT_DUMP_DFL_LEN), like tools/sched_ext.
+ */
+#define KSTEP_EXIT_DUMP_LEN 32768
 
 /*
  * Filled by ops.exit, like the kernel's tools/sched_ext user_exit_info.
  * Contract: `kind` is written last, so once the loader reads a non-zero kind
- * the other fields are complete.
+ * the other fields, and the exit_dump buffer, are complete.
  */
 struct kstep_exit_info {
   int kind; /* enum scx_exit_kind; 0 while the scheduler runs */

@@ -6,6 +6,9 @@
 //           side exits (then "kstep-sched: fault_at_us=<CLOCK_MONOTONIC>" after
 //           an injected error or exit), or "kstep-sched: detached signal=<n>" on SIGINT/SIGTERM;
 //   stderr  diagnostics, libbpf messages (the verifier log on rejection);
+//           after an error or stall exit the kernel's debug dump, framed as
+//           the kernel's tools/sched_ext loaders print it (UEI_REPORT):
+//           "DEBUG DUMP", a line of '=', a blank line, the dump, a line of '=';
 //   exit    0 detached by signal or clean BPF exit, 1 load/attach failure or
 //           BPF error exit, 2 bad command line.
 #include <bpf/libbpf.h>
@@ -41,6 +44,14 @@ int print_libbpf(enum libbpf_print_level level, const char* format, va_list args
     return 0;
   }
   return std::vfprintf(stderr, format, args);
+}
+
+// The framing of UEI_REPORT (tools/sched_ext/include/scx/user_exit_info.h),
+// so one extractor on the host reads kstep-sched and the kernel's schedulers.
+void print_debug_dump(const std::string& dump) {
+  const std::string rule(80, '=');
+  fmt::print(stderr, "\nDEBUG DUMP\n{}\n\n{}\n{}\n\n", rule, dump, rule);
+  std::fflush(stderr);
 }
 
 std::string first_line(const char* path) {
@@ -106,6 +117,9 @@ int run(const SchedOptions& options) {
     return kExitOk;
   }
   const ExitRecord exit = *sched->exit_record();
+  if (!exit.dump.empty()) {
+    print_debug_dump(exit.dump);
+  }
   fmt::print(stdout, "kstep-sched: exited kind={} reason={} msg={}\n", exit.kind, exit.reason, exit.msg);
   if (counters.fault_at_ns != 0) {
     // CLOCK_MONOTONIC, like the agent's detected_us: the benchmark's origin.

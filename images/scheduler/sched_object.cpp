@@ -135,7 +135,11 @@ std::optional<ExitRecord> SchedObject::exit_record() const {
   if (kind == 0) {
     return std::nullopt;
   }
-  return ExitRecord{kind, info.exit_code, bounded_string(info.reason), bounded_string(info.msg)};
+  ExitRecord exit{kind, info.exit_code, bounded_string(info.reason), bounded_string(info.msg), {}};
+  if (skel_->data_exit_dump != nullptr) {
+    exit.dump = bounded_string(skel_->data_exit_dump->exit_dump);
+  }
+  return exit;
 }
 
 Counters SchedObject::counters() const {

@@ -26,6 +26,9 @@ struct ExitRecord {
   std::int64_t exit_code = 0;
   std::string reason;
   std::string msg;
+  // The kernel's debug dump (CPU and task states): error and stall exits
+  // only, empty otherwise.
+  std::string dump;
 };
 
 // SCX_EXIT_ERROR: exit kinds from here on are errors.
