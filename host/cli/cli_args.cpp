@@ -1,4 +1,5 @@
 #include "host/cli/cli_args.hpp"
+#include "host/results/map_values.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -149,6 +150,22 @@ Result<RunOptions> parse_run(ArgCursor& cursor) {
       auto v = value();
       KSTEP_TRY(v);
       run.junit = *v;
+    } else if (arg == "--bpf-write") {
+      auto v = value();
+      KSTEP_TRY(v);
+      auto write = parse_bpf_write_flag(*v);
+      if (!write) {
+        return fail("--bpf-write: {}", write.error().message);
+      }
+      run.bpf_writes.push_back(std::move(*write));
+    } else if (arg == "--accessor-timeout" || arg == "--map-write-timeout" || arg == "--map-write-gate") {
+      auto v = value();
+      KSTEP_TRY(v);
+      auto n = parse_unsigned(arg, *v, 1, 3600);
+      KSTEP_TRY(n);
+      (arg == "--accessor-timeout"    ? run.accessor_timeout
+       : arg == "--map-write-timeout" ? run.resolve_timeout
+                                      : run.map_write_gate) = std::chrono::seconds{*n};
     } else if (arg == "--bisect") {
       run.bisect = true;
     } else if (arg == "--console") {
@@ -239,6 +256,20 @@ Result<CliArgs> parse_cli(const std::vector<std::string>& args) {
       cli.command = report;
       return cli;
     }
+    if (arg == "compare") {
+      CompareOptions compare;
+      for (auto* side : {&compare.a, &compare.b}) {
+        if (cursor.done()) {
+          return fail("compare: give two runs (run directories or result.json files)");
+        }
+        *side = cursor.take();
+      }
+      if (!cursor.done()) {
+        return fail("compare: unexpected argument '{}'", cursor.take());
+      }
+      cli.command = compare;
+      return cli;
+    }
     if (arg == "scenarios") {
       if (!cursor.done()) {
         return fail("scenarios: unexpected argument '{}'", cursor.take());
@@ -263,6 +294,7 @@ std::string usage_text() {
 commands:
   run                 boot a kernel with the kstep agent as PID 1 and run a scenario
   report RUN          re-render a saved result (a run directory or its result.json)
+  compare A B         compare two saved results: step throughput, check details, verdicts
   scenarios           list the built-in scenarios
   kernel fetch        download the newest sched_ext Debian cloud kernel into the cache
   kernel list         list cached kernels (newest first)

@@ -2,6 +2,7 @@
 //
 //   kstep [-v|--verbose] run [options]
 //   kstep report RUN
+//   kstep compare A B
 //   kstep scenarios
 //   kstep kernel fetch [--suite SUITE]...
 //   kstep kernel list
@@ -20,6 +21,7 @@
 
 #include "common/result.hpp"
 #include "host/vm/vm_topology.hpp"
+#include "scenario.pb.h"
 
 namespace kstep::host {
 
@@ -48,10 +50,20 @@ struct RunOptions {
   std::chrono::seconds attach_timeout{20};     // fork to "enabled"
   std::optional<std::filesystem::path> json;   // --json FILE: the result document
   std::optional<std::filesystem::path> junit;  // --junit FILE
+  // --bpf-write MAP.FIELD=VALUE, added to the scenario's bpf_writes.
+  std::vector<scenario::BpfWrite> bpf_writes;
+  std::chrono::seconds accessor_timeout{30};  // RunScenario to the map catalog
+  std::chrono::seconds resolve_timeout{30};   // the catalog to every write resolved
+  std::chrono::seconds map_write_gate{60};    // the guest's workload waiting for the writes
 };
 
 struct ReportOptions {
   std::filesystem::path run;  // a run directory or its result.json
+};
+
+struct CompareOptions {
+  std::filesystem::path a;  // run directories or result.json files
+  std::filesystem::path b;
 };
 
 struct KernelFetchOptions {
@@ -64,7 +76,7 @@ struct VersionOptions {};
 struct HelpOptions {};
 
 using CliCommand = std::variant<RunOptions, KernelFetchOptions, KernelListOptions, ScenariosOptions,
-                                VersionOptions, HelpOptions, ReportOptions>;
+                                VersionOptions, HelpOptions, ReportOptions, CompareOptions>;
 
 struct CliArgs {
   bool verbose = false;

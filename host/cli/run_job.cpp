@@ -245,7 +245,11 @@ Outcome run_job(const RunOptions& options, const HostContext& context) {
   HandshakeDriver handshake;
   std::optional<ScenarioDriver> scenario;
   if (plan->run) {
-    scenario.emplace(*plan->run, *run_dir, std::cerr);
+    MapHandshakeOptions maps;
+    maps.writes.assign(plan->run->scenario().bpf_writes().begin(), plan->run->scenario().bpf_writes().end());
+    maps.accessor_timeout = options.accessor_timeout;
+    maps.resolve_timeout = options.resolve_timeout;
+    scenario.emplace(*plan->run, *run_dir, std::cerr, std::move(maps));
   }
   GuestDriver& driver = scenario ? static_cast<GuestDriver&>(*scenario) : handshake;
   auto session = run_guest_session(launch, session_options, driver);

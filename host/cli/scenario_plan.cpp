@@ -6,6 +6,7 @@
 
 #include "common/scheduler_ops.hpp"
 #include "host/initramfs/payload_bundle.hpp"
+#include "host/results/map_values.hpp"
 #include "host/scenario/scenario_source.hpp"
 #include "host/scenario/scenario_validator.hpp"
 
@@ -108,6 +109,18 @@ Result<ScenarioPlan> plan_scenario(const RunOptions& options, const wire::Topolo
     *run.mutable_scheduler() = std::move(launch).value();
     run.set_attach_timeout_ms(static_cast<std::uint32_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(options.attach_timeout).count()));
+  }
+  for (const auto& write : options.bpf_writes) {
+    *run.mutable_scenario()->add_bpf_writes() = write;
+  }
+  if (run.scenario().bpf_writes_size() > 0) {
+    if (!run.has_scheduler() && !uses_scheduler_ops(run.scenario())) {
+      return fail("BPF map writes ({}) need a scheduler: give --scheduler or attach one in the scenario",
+                  describe(run.scenario().bpf_writes(0)));
+    }
+    run.set_await_map_write(true);
+    run.set_map_write_gate_ms(static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(options.map_write_gate).count()));
   }
   plan.needs_sched_ext = run.has_scheduler() || uses_scheduler_ops(run.scenario());
   plan.run = std::move(run);

@@ -11,6 +11,8 @@
 namespace kstep::host {
 namespace {
 
+constexpr std::uint32_t kMaxGateMs = 3600 * 1000;
+
 using scenario::Op;
 
 // One op's checks: the context plus the op's own path.
@@ -150,6 +152,15 @@ struct OpCheck {
     }
   }
 
+  // A gate waits at most an hour: a longer budget is a typo, and the host's
+  // inactivity timeout would end the run first anyway.
+  void gate(const scenario::Gate& gate, const std::string& at) {
+    if (gate.timeout_ms() > kMaxGateMs) {
+      ctx.diag->add(at + ".timeout_ms", "{} ms is more than the {} ms a gate may wait", gate.timeout_ms(),
+                    kMaxGateMs);
+    }
+  }
+
   void check(const Op& op) {
     switch (op.kind_case()) {
       case Op::kAddCgroup: add_cgroup(op.add_cgroup(), field("add_cgroup")); break;
@@ -191,6 +202,8 @@ struct OpCheck {
       case Op::kReplaceScheduler: scheduler_run(op.replace_scheduler(), field("replace_scheduler")); break;
       case Op::kDetachScheduler:
       case Op::kRestartScheduler: break;
+      case Op::kAwaitAccessorReady: gate(op.await_accessor_ready(), field("await_accessor_ready")); break;
+      case Op::kWaitForMapWrite: gate(op.wait_for_map_write(), field("wait_for_map_write")); break;
       case Op::KIND_NOT_SET: ctx.diag->add(path, "the op does nothing: it names no kind"); break;
     }
   }

@@ -52,6 +52,21 @@ void check_header(const ValidationContext& ctx) {
   if (!(checks.max_spread() >= 0.0 && checks.max_spread() <= 1.0)) {
     diag.add("checks.max_spread", "max_spread must be within 0..1 (0: off), got {}", checks.max_spread());
   }
+  // The map and field resolve only against the running scheduler's
+  // catalog, on the host during the run; what can be checked now is.
+  for (int i = 0; i < scenario.bpf_writes_size(); ++i) {
+    const auto& write = scenario.bpf_writes(i);
+    const std::string at = fmt::format("bpf_writes[{}]", i);
+    if (write.map().empty()) {
+      diag.add(at + ".map", "names no map (\"bss\" is the scheduler's .bss)");
+    }
+    if (write.field().empty()) {
+      diag.add(at + ".field", "names no field (a global variable of the map)");
+    }
+    if (write.value().empty()) {
+      diag.add(at + ".value", "has no value");
+    }
+  }
 }
 
 void check_payload_decls(const ValidationContext& ctx) {

@@ -38,6 +38,9 @@ class GuestDriver {
   // Any later message except Log, Heartbeat and FatalError, which the
   // session handles itself.
   virtual void on_message(const wire::GuestMessage& message, SessionControl& control) = 0;
+  // Every Heartbeat after Hello (about once a second): a chance to enforce
+  // the driver's own deadlines while the guest sends nothing else.
+  virtual void on_tick(SessionControl& /*control*/) {}
 };
 
 // Boots, checks Hello, shuts down: proves kernel, agent and wire work.

@@ -298,7 +298,11 @@ void Session::handle_message(wire::GuestMessage& message) {
       agent_log_ << wire::Log::Level_Name(message.log().level()) << ' ' << message.log().text() << '\n';
       agent_log_.flush();
       return;
-    case Body::kHeartbeat: return;
+    case Body::kHeartbeat:
+      if (facts_.hello_received) {
+        driver_.on_tick(*this);
+      }
+      return;
     case Body::kFatal:
       facts_.guest_fatal = message.fatal().message();
       spdlog::error("agent: fatal: {}", message.fatal().message());

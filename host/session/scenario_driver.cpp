@@ -13,6 +13,10 @@ namespace {
 
 using std::chrono::duration;
 
+// How long the shutdown waits, after a failed ScenarioEnd, for the guest's
+// answer to the dump request (it is usually there before ScenarioEnd).
+constexpr std::chrono::seconds kDumpWait{5};
+
 std::string where_of(const wire::Detail& detail) {
   std::string where = detail.step() == 0 ? std::string{"setup"} : fmt::format("step {}", detail.step());
   if (!detail.cgroup().empty()) {
@@ -85,8 +89,13 @@ std::string describe_failure(const wire::ScenarioEnd& end) {
   return text;
 }
 
-ScenarioDriver::ScenarioDriver(wire::RunScenario run, std::filesystem::path run_dir, std::ostream& progress)
-    : run_(std::move(run)), run_dir_(std::move(run_dir)), progress_(&progress) {}
+ScenarioDriver::ScenarioDriver(wire::RunScenario run, std::filesystem::path run_dir, std::ostream& progress,
+                               MapHandshakeOptions maps)
+    : run_(std::move(run)),
+      run_dir_(std::move(run_dir)),
+      progress_(&progress),
+      maps_(std::move(maps), progress,
+            run_dir_.empty() ? std::filesystem::path{} : run_dir_ / "bpf-writes.txt") {}
 
 bool ScenarioDriver::needs_sched_ext() const {
   return run_.has_scheduler() || uses_scheduler_ops(run_.scenario());
@@ -107,12 +116,43 @@ void ScenarioDriver::on_hello(const wire::Hello& hello, SessionControl& control)
   wire::HostMessage message;
   *message.mutable_run_scenario() = run_;
   control.send(message);
+  maps_.started(std::chrono::steady_clock::now());
   *progress_ << fmt::format("scenario {}: {} steps, {:.1f} s\n", run_.scenario().name(),
                             run_.scenario().steps_size(), run_.scenario().duration_s())
              << std::flush;
 }
 
+void ScenarioDriver::on_tick(SessionControl& control) {
+  const auto now = std::chrono::steady_clock::now();
+  maps_.on_tick(now, control);
+  if (shutdown_after_dump_ && now >= *shutdown_after_dump_) {
+    spdlog::warn("the failure dump of the BPF maps did not come within {} s", kDumpWait.count());
+    shut_down(control);
+  }
+}
+
+void ScenarioDriver::shut_down(SessionControl& control) {
+  shutdown_after_dump_.reset();
+  control.request_shutdown("scenario complete");
+}
+
 void ScenarioDriver::on_message(const wire::GuestMessage& message, SessionControl& control) {
+  on_tick(control);
+  if (message.has_bpf_map_catalog()) {
+    maps_.on_catalog(message.bpf_map_catalog(), std::chrono::steady_clock::now(), control);
+    return;
+  }
+  if (message.has_bpf_write_result()) {
+    maps_.on_write_result(message.bpf_write_result(), control);
+    return;
+  }
+  if (message.has_bpf_map_dump()) {
+    maps_.on_dump(message.bpf_map_dump());
+    if (shutdown_after_dump_) {
+      shut_down(control);
+    }
+    return;
+  }
   if (message.has_payload_output()) {
     write_output(message.payload_output());
     if (message.payload_output().scheduler()) {
@@ -121,7 +161,7 @@ void ScenarioDriver::on_message(const wire::GuestMessage& message, SessionContro
     return;
   }
   if (message.has_scheduler_event()) {
-    on_scheduler_event(message.scheduler_event());
+    on_scheduler_event(message.scheduler_event(), control);
     return;
   }
   if (auto added = record_.add(message); !added) {
@@ -131,19 +171,33 @@ void ScenarioDriver::on_message(const wire::GuestMessage& message, SessionContro
   if (message.has_step_start()) {
     show_progress(message.step_start());
   }
-  if (message.has_scenario_end()) {
-    const auto& end = message.scenario_end();
-    if (!end.passed()) {
-      const bool scheduler = std::any_of(end.details().begin(), end.details().end(),
-                                         [](const wire::Detail& d) { return is_scheduler_detail(d.kind()); });
-      if (scheduler) {
-        control.scheduler_failed(describe_failure(end));
-      } else {
-        control.scenario_failed(describe_failure(end));
-      }
-    }
-    control.request_shutdown("scenario complete");
+  if (message.has_step_report() && message.step_report().details_size() > 0) {
+    const auto& detail = message.step_report().details(0);
+    maps_.request_dump(fmt::format("step {}: {}: {}", detail.step(), wire::Detail::Kind_Name(detail.kind()),
+                                   detail.message()),
+                       control);
   }
+  if (message.has_scenario_end()) {
+    on_scenario_end(message.scenario_end(), control);
+  }
+}
+
+void ScenarioDriver::on_scenario_end(const wire::ScenarioEnd& end, SessionControl& control) {
+  if (!end.passed()) {
+    const bool scheduler = std::any_of(end.details().begin(), end.details().end(),
+                                       [](const wire::Detail& d) { return is_scheduler_detail(d.kind()); });
+    if (scheduler) {
+      control.scheduler_failed(describe_failure(end));
+    } else {
+      control.scenario_failed(describe_failure(end));
+    }
+    maps_.request_dump(describe_failure(end), control);
+  }
+  if (maps_.dump_pending()) {
+    shutdown_after_dump_ = std::chrono::steady_clock::now() + kDumpWait;
+    return;
+  }
+  shut_down(control);
 }
 
 void ScenarioDriver::show_progress(const wire::StepStart& start) {
@@ -196,7 +250,10 @@ void ScenarioDriver::echo_scheduler_output(const wire::PayloadOutput& output) {
   *progress_ << std::flush;
 }
 
-void ScenarioDriver::on_scheduler_event(const wire::SchedulerEvent& event) {
+void ScenarioDriver::on_scheduler_event(const wire::SchedulerEvent& event, SessionControl& control) {
+  if (event.kind() == wire::SchedulerEvent::STOPPED || event.kind() == wire::SchedulerEvent::DIED) {
+    maps_.request_dump(describe_scheduler_event(event), control);
+  }
   ReceivedSchedulerEvent received{event, std::nullopt};
   if (hello_at_) {
     const auto since_hello = std::chrono::duration_cast<std::chrono::microseconds>(

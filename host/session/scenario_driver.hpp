@@ -10,6 +10,10 @@
 // sched_ext, shows the scheduler's events and output live, writes them to
 // scheduler-events.txt and scheduler.stdout|stderr, and reports a scenario
 // that failed because of the scheduler as a scheduler failure.
+//
+// The BPF map handshakes (catalog, AccessorReady, map writes, the failure
+// dump) are MapHandshake's; the driver feeds it frames and time, and asks
+// for the dump on the first failure it sees.
 #pragma once
 
 #include <chrono>
@@ -22,6 +26,7 @@
 #include <vector>
 
 #include "host/session/guest_driver.hpp"
+#include "host/session/map_handshake.hpp"
 #include "host/session/scenario_record.hpp"
 
 namespace kstep::host {
@@ -41,13 +46,18 @@ class ScenarioDriver final : public GuestDriver {
  public:
   // `progress` receives one line per step; `run_dir` gets payloads/ID.stdout
   // and payloads/ID.stderr.
-  ScenarioDriver(wire::RunScenario run, std::filesystem::path run_dir, std::ostream& progress);
+  // `maps` configures the BPF map handshakes (map_handshake.hpp); its
+  // writes must also be in `run` (await_map_write set).
+  ScenarioDriver(wire::RunScenario run, std::filesystem::path run_dir, std::ostream& progress,
+                 MapHandshakeOptions maps = {});
 
   void on_hello(const wire::Hello& hello, SessionControl& control) override;
   void on_message(const wire::GuestMessage& message, SessionControl& control) override;
+  void on_tick(SessionControl& control) override;
 
   [[nodiscard]] const ScenarioRecord& record() const noexcept { return record_; }
   [[nodiscard]] const wire::RunScenario& run() const noexcept { return run_; }
+  [[nodiscard]] const MapHandshake& maps() const noexcept { return maps_; }
   [[nodiscard]] const std::vector<ReceivedSchedulerEvent>& scheduler_events() const noexcept {
     return scheduler_events_;
   }
@@ -56,7 +66,9 @@ class ScenarioDriver final : public GuestDriver {
   void show_progress(const wire::StepStart& start);
   void write_output(const wire::PayloadOutput& output);
   void echo_scheduler_output(const wire::PayloadOutput& output);
-  void on_scheduler_event(const wire::SchedulerEvent& event);
+  void on_scheduler_event(const wire::SchedulerEvent& event, SessionControl& control);
+  void on_scenario_end(const wire::ScenarioEnd& end, SessionControl& control);
+  void shut_down(SessionControl& control);
   [[nodiscard]] bool needs_sched_ext() const;
 
   wire::RunScenario run_;
@@ -69,6 +81,10 @@ class ScenarioDriver final : public GuestDriver {
   std::ofstream events_file_;
   // The guest's uptime in Hello and this host's clock when Hello came.
   std::optional<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> hello_at_;
+  MapHandshake maps_;
+  // ScenarioEnd came while the failure dump was still on its way: the
+  // shutdown waits for it until this deadline.
+  std::optional<std::chrono::steady_clock::time_point> shutdown_after_dump_;
 };
 
 // The Detail kinds that say the scheduler failed (not the workload).

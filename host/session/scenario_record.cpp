@@ -1,6 +1,30 @@
 #include "host/session/scenario_record.hpp"
 
+#include <fmt/format.h>
+
 namespace kstep::host {
+namespace {
+
+// "StepReport for step 3", "ScenarioStart": what a frame is, for errors.
+std::string describe_frame(const wire::GuestMessage& message) {
+  switch (message.body_case()) {
+    case wire::GuestMessage::kStepStart:
+      return fmt::format("StepStart for step {}", message.step_start().step());
+    case wire::GuestMessage::kScenarioResume:
+      return fmt::format("ScenarioResume for step {}", message.scenario_resume().step());
+    case wire::GuestMessage::kScenarioPause:
+      return fmt::format("ScenarioPause for step {}", message.scenario_pause().step());
+    case wire::GuestMessage::kStepEnd: return fmt::format("StepEnd for step {}", message.step_end().step());
+    case wire::GuestMessage::kStepReport:
+      return fmt::format("StepReport for step {}", message.step_report().step());
+    case wire::GuestMessage::BODY_NOT_SET: return "a frame without a body";
+    default: break;
+  }
+  const auto* field = message.GetDescriptor()->FindFieldByNumber(message.body_case());
+  return field->message_type() != nullptr ? field->message_type()->name() : field->name();
+}
+
+}  // namespace
 
 std::optional<double> step_throughput(const StepRecord& step) {
   if (!step.start || !step.end || step.resumes.empty()) {
@@ -17,14 +41,15 @@ std::optional<double> step_throughput(const StepRecord& step) {
 
 Result<void> ScenarioRecord::add(const wire::GuestMessage& message) {
   if (end_) {
-    return fail("{} after ScenarioEnd",
-                message.GetDescriptor()->FindFieldByNumber(message.body_case())->name());
+    if (message.has_scenario_end()) {
+      return fail("a second ScenarioEnd");
+    }
+    return fail("{} after ScenarioEnd", describe_frame(message));
   }
   // A scenario that could not start at all (or whose process died) ends
   // with ScenarioEnd alone.
   if (!start_ && !message.has_scenario_start() && !message.has_scenario_end()) {
-    return fail("{} before ScenarioStart",
-                message.GetDescriptor()->FindFieldByNumber(message.body_case())->name());
+    return fail("{} before ScenarioStart", describe_frame(message));
   }
   switch (message.body_case()) {
     case wire::GuestMessage::kScenarioStart:
@@ -41,8 +66,7 @@ Result<void> ScenarioRecord::add(const wire::GuestMessage& message) {
     case wire::GuestMessage::kScenarioEnd: return add_end(message.scenario_end());
     default: break;
   }
-  return fail("{} is not a scenario frame",
-              message.GetDescriptor()->FindFieldByNumber(message.body_case())->name());
+  return fail("{} is not a scenario frame", describe_frame(message));
 }
 
 Result<void> ScenarioRecord::check_elapsed(const char* frame, std::uint32_t elapsed_ms) {
@@ -55,29 +79,57 @@ Result<void> ScenarioRecord::check_elapsed(const char* frame, std::uint32_t elap
 }
 
 Result<StepRecord*> ScenarioRecord::current(const char* frame, std::uint32_t step) {
-  if (steps_.empty() || steps_.back().step != step) {
-    return fail("{} for step {} without its StepStart (current step: {})", frame, step,
-                steps_.empty() ? std::string{"none"} : std::to_string(steps_.back().step));
+  if (steps_.empty() || steps_.back().step != step || !steps_.back().start) {
+    return fail(
+        "{} for step {} without its StepStart (current step: {})", frame, step,
+        steps_.empty() || !steps_.back().start ? std::string{"none"} : std::to_string(steps_.back().step));
+  }
+  if (steps_.back().report) {
+    return fail("{} for step {} after its StepReport", frame, step);
   }
   return &steps_.back();
+}
+
+Result<void> ScenarioRecord::check_next_step(const char* frame, std::uint32_t step) {
+  const std::uint32_t expected = steps_.empty() ? 1 : steps_.back().step + 1;
+  if (step != expected) {
+    return fail("{} for step {} where step {} was expected", frame, step, expected);
+  }
+  if (start_->steps() != 0 && step > start_->steps()) {
+    return fail("{} for step {} of a scenario with {} steps", frame, step, start_->steps());
+  }
+  if (!baseline_) {
+    return fail("{} for step {} before the baseline StepStart (step 0)", frame, step);
+  }
+  if (!steps_.empty()) {
+    const auto& previous = steps_.back();
+    if (!previous.end) {
+      return fail("{} for step {} but step {} has no StepEnd (a step that stops early ends the scenario)",
+                  frame, step, previous.step);
+    }
+    if (!previous.report) {
+      return fail("{} for step {} before the StepReport of step {}", frame, step, previous.step);
+    }
+  }
+  return {};
 }
 
 Result<void> ScenarioRecord::add_step_start(const wire::StepStart& frame) {
   KSTEP_TRY(check_elapsed("StepStart", frame.elapsed_ms()));
   if (frame.step() == 0) {
-    if (baseline_ || !steps_.empty()) {
+    if (baseline_) {
       return fail("a second baseline StepStart (step 0)");
     }
     baseline_ = frame;
     return {};
   }
-  const std::uint32_t expected = steps_.empty() ? 1 : steps_.back().step + 1;
-  if (frame.step() != expected) {
-    return fail("StepStart for step {} where step {} was expected", frame.step(), expected);
+  if (!steps_.empty() && steps_.back().step == frame.step()) {
+    if (steps_.back().start) {
+      return fail("a second StepStart for step {}", frame.step());
+    }
+    return fail("StepStart for step {} after its StepReport", frame.step());
   }
-  if (start_->steps() != 0 && frame.step() > start_->steps()) {
-    return fail("StepStart for step {} of a scenario with {} steps", frame.step(), start_->steps());
-  }
+  KSTEP_TRY(check_next_step("StepStart", frame.step()));
   StepRecord record;
   record.step = frame.step();
   record.start = frame;
@@ -91,9 +143,12 @@ Result<void> ScenarioRecord::add_resume(const wire::ScenarioResume& frame) {
   if (!step) {
     return Unexpected{std::move(step).error()};
   }
-  if ((*step)->end || (*step)->resumes.size() != (*step)->pauses.size()) {
-    return fail("ScenarioResume for step {} {}", frame.step(),
-                (*step)->end ? "after its StepEnd" : "while it is already resumed");
+  if ((*step)->end) {
+    return fail("ScenarioResume for step {} after its StepEnd", frame.step());
+  }
+  if ((*step)->resumes.size() != (*step)->pauses.size()) {
+    return fail("a second ScenarioResume for step {} (it is resumed since {} ms)", frame.step(),
+                (*step)->resumes.back().elapsed_ms());
   }
   (*step)->resumes.push_back(frame);
   return {};
@@ -106,7 +161,11 @@ Result<void> ScenarioRecord::add_pause(const wire::ScenarioPause& frame) {
     return Unexpected{std::move(step).error()};
   }
   if ((*step)->resumes.size() != (*step)->pauses.size() + 1) {
-    return fail("ScenarioPause for step {} without a ScenarioResume before it", frame.step());
+    if ((*step)->pauses.empty()) {
+      return fail("ScenarioPause for step {} without a ScenarioResume before it", frame.step());
+    }
+    return fail("a second ScenarioPause for step {} (no ScenarioResume since its pause at {} ms)",
+                frame.step(), (*step)->pauses.back().elapsed_ms());
   }
   (*step)->pauses.push_back(frame);
   return {};
@@ -121,6 +180,9 @@ Result<void> ScenarioRecord::add_step_end(const wire::StepEnd& frame) {
   if ((*step)->end) {
     return fail("a second StepEnd for step {}", frame.step());
   }
+  if ((*step)->resumes.empty()) {
+    return fail("StepEnd for step {} before its ScenarioResume (a step ends after its hold)", frame.step());
+  }
   if ((*step)->resumes.size() != (*step)->pauses.size()) {
     return fail("StepEnd for step {} before its ScenarioPause", frame.step());
   }
@@ -128,15 +190,43 @@ Result<void> ScenarioRecord::add_step_end(const wire::StepEnd& frame) {
   return {};
 }
 
+// A step whose ops or setup failed sends no StepStart, only its StepReport.
 Result<void> ScenarioRecord::add_report(const wire::StepReport& frame) {
-  auto step = current("StepReport", frame.step());
-  if (!step) {
-    return Unexpected{std::move(step).error()};
+  if (steps_.empty() || steps_.back().step != frame.step()) {
+    KSTEP_TRY(check_next_step("StepReport", frame.step()));
+    StepRecord record;
+    record.step = frame.step();
+    record.report = frame;
+    steps_.push_back(std::move(record));
+    return {};
   }
-  if ((*step)->report) {
+  auto& step = steps_.back();
+  if (step.report) {
     return fail("a second StepReport for step {}", frame.step());
   }
-  (*step)->report = frame;
+  if (step.resumes.size() != step.pauses.size()) {
+    return fail("StepReport for step {} before its ScenarioPause (the step is still holding)", frame.step());
+  }
+  step.report = frame;
+  return {};
+}
+
+Result<void> ScenarioRecord::check_passed_end() const {
+  if (!start_) {
+    return fail("ScenarioEnd says passed without a ScenarioStart");
+  }
+  if (!baseline_) {
+    return fail("ScenarioEnd says passed without the baseline StepStart (step 0)");
+  }
+  for (const auto& step : steps_) {
+    const char* missing = !step.start    ? "StepStart"
+                          : !step.end    ? "StepEnd"
+                          : !step.report ? "StepReport"
+                                         : nullptr;
+    if (missing != nullptr) {
+      return fail("ScenarioEnd says passed but step {} has no {}", step.step, missing);
+    }
+  }
   return {};
 }
 
@@ -160,6 +250,9 @@ Result<void> ScenarioRecord::add_end(const wire::ScenarioEnd& frame) {
           frame.step(), frame.elapsed_ms(), frame.iterations(), end.step(), end.elapsed_ms(),
           end.iterations());
     }
+  }
+  if (frame.passed()) {
+    KSTEP_TRY(check_passed_end());
   }
   end_ = frame;
   return {};

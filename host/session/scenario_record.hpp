@@ -7,10 +7,13 @@
 // StepEnd, StepReport; finally ScenarioEnd, whose (step, elapsed,
 // iterations) repeats the last StepEnd's. A scenario that cannot start sends
 // ScenarioEnd alone. A failed step may stop early, so
-// later frames of a step may be missing, but none may repeat, go back to an
-// earlier step, or precede what it depends on. Each violation is an error
-// that names the frame and what was expected, which the session reports as
-// a protocol error.
+// later frames of a step may be missing (a step whose ops failed sends only
+// its StepReport), but none may repeat, go back to an earlier step, or
+// precede what it depends on; and a failed step ends the scenario, so the
+// next StepStart needs the previous step's StepEnd and StepReport, and a
+// passed ScenarioEnd needs them for every step that started. Each violation
+// is an error that names the frame, the step and what was expected, which
+// the session reports as a protocol error.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +57,11 @@ class ScenarioRecord {
   Result<void> add_report(const wire::StepReport& frame);
   Result<void> add_end(const wire::ScenarioEnd& frame);
   Result<void> check_elapsed(const char* frame, std::uint32_t elapsed_ms);
+  // Step `step` may begin (its StepStart, or the StepReport of a step that
+  // failed before its StepStart): it is the next one, after the baseline and
+  // a previous step that ended and reported.
+  Result<void> check_next_step(const char* frame, std::uint32_t step);
+  Result<void> check_passed_end() const;
   // The record of step `step`, which must be the current one.
   Result<StepRecord*> current(const char* frame, std::uint32_t step);
 
