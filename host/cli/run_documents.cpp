@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/sha256.hpp"
+#include "host/results/failure_report.hpp"
 #include "host/results/junit_report.hpp"
 #include "host/results/result_document.hpp"
 #include "host/session/run_directory.hpp"
@@ -87,6 +88,9 @@ void write_documents(const RunOptions& options, const result::RunResult& result,
   const auto json = to_json(result);
   if (run_dir) {
     write_one(*run_dir / "result.json", json);
+    if (result.has_failure_dump()) {
+      write_one(*run_dir / "failure-dump.txt", render_failure_dump(result.failure_dump()));
+    }
   }
   if (options.json) {
     write_one(*options.json, json);

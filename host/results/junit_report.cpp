@@ -54,7 +54,9 @@ std::string render_junit(const result::RunResult& result) {
     body += fmt::format("      <error message=\"{}\" type=\"{}\"/>\n", xml_escape(result.reason()),
                         xml_escape(result.outcome()));
   } else if (skipped) {
-    body += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(result.reason()));
+    // Text, not a message attribute: the Jenkins/Ant schema has <skipped>
+    // as a text-only element.
+    body += fmt::format("      <skipped>{}</skipped>\n", xml_escape(result.reason()));
   }
   body += fmt::format("      <system-out>{}</system-out>\n",
                       xml_escape(fmt::format("outcome: {} ({})\nlogs: {}\n", result.outcome(),
@@ -72,19 +74,24 @@ std::string render_junit(const result::RunResult& result) {
     }
   }
 
+  // <properties> must hold at least one <property> when it is there.
+  if (!properties.empty()) {
+    properties = "    <properties>\n" + properties + "    </properties>\n";
+  }
+
   const int failures = failed ? std::max(1, result.details_size()) : 0;
   return fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<testsuites tests=\"1\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n"
+      "<testsuites tests=\"1\" failures=\"{}\" errors=\"{}\" time=\"{:.3f}\">\n"
       "  <testsuite name=\"{}\" tests=\"1\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\" "
       "timestamp=\"{}\" hostname=\"{}\">\n"
-      "    <properties>\n{}    </properties>\n"
+      "{}"
       "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\">\n{}    </testcase>\n"
       "  </testsuite>\n"
       "</testsuites>\n",
-      failures, errored ? 1 : 0, skipped ? 1 : 0, seconds, xml_escape(suite), failures, errored ? 1 : 0,
-      skipped ? 1 : 0, seconds, xml_escape(meta.started_at().substr(0, 19)), xml_escape(meta.host()),
-      properties, xml_escape(suite), xml_escape(name), seconds, body);
+      failures, errored ? 1 : 0, seconds, xml_escape(suite), failures, errored ? 1 : 0, skipped ? 1 : 0,
+      seconds, xml_escape(meta.started_at().substr(0, 19)), xml_escape(meta.host()), properties,
+      xml_escape(suite), xml_escape(name), seconds, body);
 }
 
 }  // namespace kstep::host

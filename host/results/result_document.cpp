@@ -5,6 +5,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "host/results/failure_report.hpp"
 #include "host/session/scenario_summary.hpp"
 
 namespace kstep::host {
@@ -51,6 +52,8 @@ result::RunResult assemble_result(const ResultInputs& inputs) {
   for (const auto& received : inputs.scenario->scheduler_events()) {
     *doc.add_scheduler_events() = received.event;
   }
+  add_map_results(doc, inputs.scenario->maps(), inputs.run_dir, doc.verdict() == result::FAIL,
+                  inputs.classification.reason);
   return doc;
 }
 
