@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "host/cli/cli_args.hpp"
+#include "host/cli/compare_command.hpp"
 #include "host/cli/host_context.hpp"
 #include "host/cli/kernel_commands.hpp"
 #include "host/cli/report_command.hpp"
@@ -46,6 +47,9 @@ Outcome dispatch(const kstep::host::CliArgs& cli) {
   }
   if (const auto* report = std::get_if<ReportOptions>(&cli.command)) {
     return report_command(*report);
+  }
+  if (const auto* compare = std::get_if<CompareOptions>(&cli.command)) {
+    return compare_command(*compare);
   }
   auto context = host_context_from_environment();
   if (!context) {
