@@ -15,19 +15,13 @@
 #include <vector>
 
 #include "host/initramfs/initramfs_cache.hpp"
+#include "tests/bench/bench_timing.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
+using kstep::bench::Clock;
+using kstep::bench::median;
+using kstep::bench::ms_since;
 
 }  // namespace
 
