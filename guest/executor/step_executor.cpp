@@ -371,7 +371,10 @@ bool ScenarioRun::await_map_writes() {
     return true;
   }
   if (auto waited = await_gate(run_, 0, GateKind::kMapWrite, run_.env.map_write_gate); !waited) {
-    return scheduler_alive(0, "while the workload waited for the BPF map writes");
+    // The gate already took the death from the slot (and sent DIED): a
+    // second liveness check would find no scheduler and call it alive.
+    report_death(run_details_, 0, "while the workload waited for the BPF map writes");
+    return false;
   }
   return true;
 }

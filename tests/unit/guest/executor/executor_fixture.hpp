@@ -24,9 +24,21 @@ class ExecutorFixture : public ::testing::Test {
   wire::ScenarioEnd run(const std::string& text) { return run(parse_scenario(text)); }
 
   wire::ScenarioEnd run(const scenario::Scenario& scenario) {
-    StepExecutor executor{ExecutorEnv{cgroups, workers, payloads, clock, sink, topology, payload_paths,
-                                      kGrace, &schedulers, scenario_scheduler,
-                                      std::chrono::milliseconds{20000}}};
+    ExecutorEnv env{cgroups,
+                    workers,
+                    payloads,
+                    clock,
+                    sink,
+                    topology,
+                    payload_paths,
+                    kGrace,
+                    &schedulers,
+                    scenario_scheduler,
+                    std::chrono::milliseconds{20000}};
+    env.handshake = handshake;
+    env.await_map_write = await_map_write;
+    env.map_write_gate = map_write_gate;
+    StepExecutor executor{std::move(env)};
     return executor.run(scenario);
   }
 
@@ -53,6 +65,9 @@ class ExecutorFixture : public ::testing::Test {
   FakePayloadLauncher payloads{clock, cgroups};
   FakeSchedulerLauncher schedulers{clock};
   std::optional<SchedulerRequest> scenario_scheduler;  // kstep run --scheduler
+  HostHandshake* handshake = nullptr;                  // the host's map handshakes
+  bool await_map_write = false;                        // the host queued map writes
+  std::chrono::milliseconds map_write_gate{kDefaultGateBudget};
   wire::Topology topology = flat_topology(4);
   std::map<std::string, std::string> payload_paths{{"bench", "/kstep/payloads/bench"},
                                                    {"tool", "/kstep/payloads/tool"}};
